@@ -1,0 +1,36 @@
+#pragma once
+// The limits and defaults every DomainConfig obeys, shared by the xl config
+// parser (which reports problems with file and line) and smartvmd (which
+// checks configs arriving over the API).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "smartvm/Status.h"
+#include "smartvm/v1/domain.pb.h"
+
+namespace smartvm::dom0 {
+
+struct DomainConfigRules {
+  static constexpr uint64_t kDefaultMemoryMib = 128;
+  static constexpr uint64_t kMinMemoryMib = 1;
+  static constexpr uint64_t kMaxMemoryMib = 1048576;
+  static constexpr uint32_t kDefaultVcpus = 1;
+  static constexpr uint32_t kMinVcpus = 1;
+  static constexpr uint32_t kMaxVcpus = 128;
+  static constexpr size_t kMaxNameLength = 64;
+
+  /// Why `name` is not a valid domain name, or nullopt when it is:
+  /// 1 to 64 of [A-Za-z0-9_.-], and not only digits (that would read as a domid).
+  static std::optional<std::string> nameProblem(std::string_view name);
+
+  /// Fills unset fields with the defaults: PVH, 128 MiB, 1 vCPU, xl's lifecycle actions
+  /// (destroy on poweroff and crash, restart on reboot).
+  static void applyDefaults(v1::DomainConfig& config);
+
+  /// Checks a whole config as it arrives over the API (after applyDefaults); EINVAL names the field.
+  static Status validate(const v1::DomainConfig& config);
+};
+
+}  // namespace smartvm::dom0

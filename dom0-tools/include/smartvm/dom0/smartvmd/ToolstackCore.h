@@ -1,0 +1,61 @@
+#pragma once
+// What smartvmd does for each Toolstack call, in terms of control requests to
+// smartvm-hv. Returns Status/Result; the gRPC mapping lives in ToolstackService.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "smartvm/Result.h"
+#include "smartvm/dom0/smartvmd/ConsoleFollower.h"
+#include "smartvm/dom0/smartvmd/ControlClient.h"
+#include "smartvm/dom0/smartvmd/PollLoop.h"
+#include "smartvm/v1/toolstack.pb.h"
+
+namespace smartvm::dom0 {
+
+class ToolstackCore {
+ public:
+  /// ShutdownRequest.wait_timeout_s of 0 means this.
+  static constexpr uint32_t kDefaultShutdownTimeoutS = 60;
+  using ChunkSink = ConsoleFollower::ChunkSink;
+
+  explicit ToolstackCore(const ControlClient& hv) : hv_(hv) {}
+
+  /// Creates a domain from a checked config (see DomainConfigRules::validate).
+  Result<v1::DomainInfo> create(const v1::DomainConfig& config) const;
+  Result<std::vector<v1::DomainInfo>> list() const;
+  /// A DomainRef id to a domid: digits are a domid, anything else a name looked
+  /// up in the domain list. ESRCH "domain 'foo' not found".
+  Result<uint32_t> resolve(const std::string& ref) const;
+  Result<v1::DomainInfo> get(const std::string& ref) const;
+  Result<v1::DomainInfo> pause(const std::string& ref) const;
+  Result<v1::DomainInfo> unpause(const std::string& ref) const;
+  /// Asks the guest to power off or reboot; with wait, polls until it has shut
+  /// down, restarted or gone (ETIMEDOUT after the request's timeout).
+  Result<v1::DomainInfo> shutdown(const v1::ShutdownRequest& request, const CancelledFn& cancelled) const;
+  /// Destroys the domain; returns its domid.
+  Result<uint32_t> destroy(const std::string& ref) const;
+  /// Sends console output to `sink`: what is buffered from the request's offset,
+  /// then, with follow, live output until the domain is gone.
+  Status readConsole(const v1::ReadConsoleRequest& request, const ChunkSink& sink, const CancelledFn& cancelled) const;
+  Result<v1::HostInfo> hostInfo() const;
+  Result<std::string> hypervisorLog(bool clear) const;
+
+ private:
+  /// Runs a domain operation on `ref`; answers the domain's info, from the reply or a fresh get.
+  Result<v1::DomainInfo> domainOp(const std::string& ref,
+                                  const std::function<void(control::v1::Request&, uint32_t)>& fill) const;
+  Result<v1::DomainInfo> getById(uint32_t domid, const std::string& ref) const;
+  Result<control::v1::Response> callOnDomain(control::v1::Request request, const std::string& ref) const;
+
+  const ControlClient& hv_;
+};
+
+/// The not-found error for a domain reference, as every call words it.
+Status domainNotFound(const std::string& ref);
+/// True for the errno values smartvm-hv uses for "no such domain".
+bool isNoSuchDomain(const Status& status);
+
+}  // namespace smartvm::dom0

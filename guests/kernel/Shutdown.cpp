@@ -1,0 +1,33 @@
+#include "kernel/Shutdown.h"
+
+#include "kernel/Console.h"
+#include "kernel/Cpu.h"
+#include "kernel/Hypercall.h"
+#include "kernel/Xen.h"
+
+namespace {
+
+[[noreturn]] void shutdown(unsigned reason) {
+  if (xen::ready()) {
+    sched_shutdown request{};
+    request.reason = reason;
+    xen::schedOp(SCHEDOP_shutdown, &request);
+  }
+  // Only reached when the hypervisor ignored the request.
+  cpu::haltForever();
+}
+
+}  // namespace
+
+void powerOff() { shutdown(SHUTDOWN_poweroff); }
+
+void crash() { shutdown(SHUTDOWN_crash); }
+
+void fail(Str reason) {
+  Line line;
+  line.str("FAIL ").str(reason);
+  console::print(line);
+  crash();
+}
+
+void fail(const Line& reason) { fail(reason.view()); }

@@ -1,0 +1,18 @@
+// Entry points of every workload, for the registry in kernel/Workloads.cpp.
+#pragma once
+#include "kernel/Workload.h"
+
+// CPL3 (sliced) workloads.
+extern const SlicedWorkload kPiWorkload;
+extern const SlicedWorkload kDotWorkload;
+
+// CPL0 workloads.
+void runSelftest(const Cmdline& cmdline);
+void runPoke(const Cmdline& cmdline);
+void runHcBench(const Cmdline& cmdline);
+void runTripleFault(const Cmdline& cmdline);
+void runIdle(const Cmdline& cmdline);
+void runSpin(const Cmdline& cmdline);
+
+// CPL3 helpers of CPL0 workloads.
+[[noreturn]] void spinForever(void* unused);

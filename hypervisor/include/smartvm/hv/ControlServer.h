@@ -1,0 +1,51 @@
+#pragma once
+// The dom0 control socket: serves proto/smartvm/control/v1 to dom0 daemons.
+// Root-only: the socket is mode 0600 and peers must be root or our own user.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "smartvm/hv/Hypervisor.h"
+#include "smartvm/hv/LogRingSink.h"
+#include "smartvm/control/v1/control.pb.h"
+
+namespace smartvm::hv {
+
+class ControlServer {
+ public:
+  ControlServer(Hypervisor& hv, std::string platformInfo,
+                std::shared_ptr<LogRingSink> hvLog);
+  ~ControlServer();
+
+  /// Listens on `path` and serves connections on background threads.
+  Status start(const std::string& path);
+  /// Stops accepting, closes every connection and joins the threads.
+  void stop();
+
+  /// Answers one request (the whole protocol, without sockets: for tests).
+  smartvm::control::v1::Response handle(const smartvm::control::v1::Request& req);
+
+ private:
+  void acceptLoop();
+  void serve(int fd);
+  smartvm::control::v1::Response consoleRead(const smartvm::control::v1::ConsoleRead& r);
+  std::string hypervisorLog(bool clear);
+
+  Hypervisor& hv_;
+  std::string platformInfo_;
+  std::shared_ptr<LogRingSink> hvLog_;
+  int listenFd_ = -1;
+  std::string path_;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptThread_;
+  std::mutex m_;
+  std::set<int> connections_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace smartvm::hv

@@ -1,0 +1,133 @@
+#pragma once
+// A guest domain: its KVM VM, RAM, vCPUs, console, devices and Xen state, and
+// its lifecycle (boot, pause, shutdown, restart, teardown).
+#include <cstdint>  // before Xen headers, which assume <stdint.h>
+#include <spdlog/logger.h>
+#include <xen/hvm/params.h>
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "smartvm/Result.h"
+#include "smartvm/hv/ConsoleBuffer.h"
+#include "smartvm/hv/DomainCounters.h"
+#include "smartvm/hv/GuestRam.h"
+#include "smartvm/hv/SharedInfoPage.h"
+#include "smartvm/hv/Vcpu.h"
+#include "smartvm/hv/devices/Bus.h"
+#include "smartvm/hv/kvm/VmBackend.h"
+#include "smartvm/v1/domain.pb.h"
+
+namespace smartvm::hv {
+
+class ExitDispatcher;
+
+/// What a domain needs from the hypervisor around it.
+struct DomainServices {
+  Platform* platform = nullptr;
+  const ExitDispatcher* dispatcher = nullptr;
+  /// Called (on a vCPU thread) once the domain has shut down or crashed.
+  std::function<void(uint32_t domid)> onShutdown;
+  std::string logDir;  ///< per-domain log files go here; empty = none
+};
+
+enum class DomainPhase { Built, Running, Shutdown, Dying };
+
+class Domain {
+ public:
+  Domain(uint32_t domid, smartvm::v1::DomainConfig config, DomainServices services);
+  ~Domain();
+
+  /// Creates the VM, RAM and vCPUs and loads the kernel. vCPU 0 is left ready to run.
+  Status boot();
+  /// Starts vCPU threads; a domain created paused stays paused until unpause().
+  Status start();
+  /// Increments the pause count (max 255), stopping guest execution.
+  Status pause();
+  Status unpause();
+  /// Marks the domain shut down with a SHUTDOWN_* reason and stops its vCPUs
+  /// (does not wait). The first reason wins. Safe from vCPU threads.
+  void shutdown(unsigned reason);
+  /// Shuts the domain down as crashed, logging `why` and vCPU `v`'s registers.
+  void crash(Vcpu* v, const std::string& why);
+  /// Stops every vCPU thread and waits for it. Not from a vCPU thread.
+  void stopAndJoin();
+  /// Marks the domain as being destroyed ('d' in xl list).
+  void markDying() { phase_.store(DomainPhase::Dying); }
+  /// Frees the VM, vCPUs and RAM, keeping identity, console and counters.
+  void teardown();
+  /// teardown() + boot() + start(): xl's "restart" action, same domid.
+  Status restart();
+
+  uint32_t domid() const { return domid_; }
+  const std::string& name() const { return config_.name(); }
+  const smartvm::v1::DomainConfig& config() const { return config_; }
+  smartvm::v1::DomainState state() const;
+  DomainPhase phase() const { return phase_.load(); }
+  unsigned shutdownReason() const { return shutdownReason_.load(); }
+  std::string crashDetail() const;
+  smartvm::v1::DomainInfo info() const;
+
+  GuestRam& ram() { return *ram_; }
+  ConsoleBuffer& console() { return *console_; }
+  /// The console history, which outlives the domain for late readers.
+  std::shared_ptr<ConsoleBuffer> consoleShared() { return console_; }
+  DomainCounters& counters() { return counters_; }
+  SharedInfoPage& sharedInfo() { return *sharedInfo_; }
+  Bus& ioBus() { return ioBus_; }
+  Bus& mmioBus() { return mmioBus_; }
+  uint32_t restarts() const { return restarts_.load(); }
+  /// Records a restart now; false if the domain restarted too often recently.
+  bool noteRestartAllowed();
+  uint32_t vcpuCount() const { return static_cast<uint32_t>(vcpus_.size()); }
+  Vcpu* vcpu(uint32_t id) { return id < vcpus_.size() ? vcpus_[id].get() : nullptr; }
+  const uint8_t* handle() const { return uuid_.data(); }
+  spdlog::logger& log() { return *log_; }
+
+  uint64_t hvmParam(uint32_t index) const;
+  void setHvmParam(uint32_t index, uint64_t value);
+  /// SCHEDOP_shutdown_code: the reason reported if the domain later shuts down.
+  void setShutdownCode(unsigned reason) { shutdownCode_.store(reason); }
+  /// Called when a vCPU goes down; all down = power off (Xen's HLT-with-IF=0 rule).
+  void vcpuWentDown();
+
+ private:
+  Status createVcpus();
+  smartvm::v1::DomainState stateLocked() const;
+  void stopAndJoinLocked();
+
+  const uint32_t domid_;
+  smartvm::v1::DomainConfig config_;
+  DomainServices services_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::array<uint8_t, 16> uuid_{};
+  uint64_t createdUnixMs_;
+
+  std::unique_ptr<VmBackend> vm_;
+  std::unique_ptr<GuestRam> ram_;
+  std::unique_ptr<SharedInfoPage> sharedInfo_;
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  Bus ioBus_;
+  Bus mmioBus_;
+  std::shared_ptr<ConsoleBuffer> console_ = std::make_shared<ConsoleBuffer>();
+  DomainCounters counters_;
+
+  mutable std::mutex controlMutex_;     // serialises pause/unpause/start/teardown; never taken on vCPU threads
+  mutable std::mutex stateMutex_;  // short sections shared with vCPU threads
+  std::atomic<DomainPhase> phase_{DomainPhase::Built};
+  std::atomic<unsigned> shutdownReason_{0};
+  std::atomic<int> shutdownCode_{-1};
+  std::atomic<unsigned> pauseCount_{0};
+  std::atomic<uint32_t> vcpusUp_{0};
+  std::atomic<uint32_t> restarts_{0};
+  std::vector<uint64_t> restartTimesNs_;  // recent restarts, for the restart-loop guard
+  std::string crashDetail_;
+  std::array<uint64_t, HVM_NR_PARAMS> hvmParams_{};
+};
+
+}  // namespace smartvm::hv

@@ -1,0 +1,34 @@
+#pragma once
+// Per-domain counters of VM exits and hypercalls, bumped on vCPU threads.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "smartvm/hv/kvm/VcpuExit.h"
+
+namespace smartvm::hv {
+
+inline constexpr unsigned kMaxHypercall = 64;
+
+struct DomainCounters {
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(ExitReason::Count)> exits{};
+  std::array<std::atomic<uint64_t>, kMaxHypercall> hypercalls{};
+  std::atomic<uint64_t> unknownHypercalls{0};  ///< numbers answered with -ENOSYS
+  std::atomic<uint64_t> unknownPorts{0};
+  std::atomic<uint64_t> unknownMmio{0};
+  std::atomic<uint64_t> unknownMsrs{0};
+
+  void countExit(ExitReason r) { exits[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+
+  /// Non-zero exit counts by reason name.
+  std::map<std::string, uint64_t> exitCounts() const;
+  /// Non-zero hypercall counts by hypercall name ("unknown" for -ENOSYS ones).
+  std::map<std::string, uint64_t> hypercallCounts() const;
+};
+
+/// Xen's name for a hypercall number ("xen_version"), or "hypercall_<n>".
+std::string hypercallName(unsigned nr);
+
+}  // namespace smartvm::hv

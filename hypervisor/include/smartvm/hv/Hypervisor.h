@@ -1,0 +1,76 @@
+#pragma once
+// smartvm-hv's heart: the domain table (domid 0 is the control domain),
+// domain creation, and the lifecycle actions taken when a guest shuts down.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "smartvm/Result.h"
+#include "smartvm/hv/Domain.h"
+#include "smartvm/hv/ExitDispatcher.h"
+#include "smartvm/v1/domain.pb.h"
+
+namespace smartvm::hv {
+
+struct HypervisorOptions {
+  std::string logDir;        ///< per-domain logs; empty = none
+  uint32_t maxVcpus = 128;   ///< per domain
+};
+
+class Hypervisor {
+ public:
+  Hypervisor(Platform& platform, HypervisorOptions opts);
+  /// Destroys every domain: guests cannot outlive the process that runs them.
+  ~Hypervisor();
+  Hypervisor(const Hypervisor&) = delete;
+  Hypervisor& operator=(const Hypervisor&) = delete;
+
+  Result<smartvm::v1::DomainInfo> createDomain(smartvm::v1::DomainConfig config);
+  Status pause(uint32_t domid);
+  Status unpause(uint32_t domid);
+  Status destroy(uint32_t domid);
+  /// Asks a guest to shut down; without a PV control interface only `force` works (immediate).
+  Status shutdown(uint32_t domid, unsigned reason, bool force);
+  /// Waits until the domain is shut down, crashed or gone. ETIMEDOUT otherwise.
+  Status waitForShutdown(uint32_t domid, std::chrono::milliseconds timeout);
+
+  Result<smartvm::v1::DomainInfo> domainInfo(uint32_t domid);
+  std::vector<smartvm::v1::DomainInfo> listDomains();
+  /// A domain's console history, also for a while after it is destroyed.
+  Result<std::shared_ptr<ConsoleBuffer>> console(uint32_t domid);
+  smartvm::v1::HostInfo hostInfo(const std::string& platformInfo);
+  std::shared_ptr<Domain> find(uint32_t domid);
+
+ private:
+  Status validate(const smartvm::v1::DomainConfig& c);
+  uint32_t allocateDomid();  // caller holds m_
+  void onShutdown(uint32_t domid);
+  void reaperLoop();
+  void applyLifecycle(const std::shared_ptr<Domain>& d);
+  void remove(uint32_t domid);
+
+  Platform& platform_;
+  HypervisorOptions opts_;
+  HypercallTable hypercalls_;
+  ExitDispatcher dispatcher_;
+  uint64_t startNs_;
+
+  std::mutex createMutex_;
+  std::mutex m_;
+  std::condition_variable changed_;
+  std::map<uint32_t, std::shared_ptr<Domain>> domains_;
+  std::map<uint32_t, std::shared_ptr<ConsoleBuffer>> retiredConsoles_;
+  std::deque<uint32_t> shutdownQueue_;
+  uint32_t nextDomid_ = 1;
+  bool stopping_ = false;
+  std::thread reaper_;
+};
+
+/// xl's lifecycle action for a shutdown reason under a config (defaults applied).
+smartvm::v1::LifecycleAction lifecycleActionFor(const smartvm::v1::DomainConfig& c, unsigned reason);
+
+}  // namespace smartvm::hv

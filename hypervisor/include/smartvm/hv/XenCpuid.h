@@ -1,0 +1,25 @@
+#pragma once
+// The CPUID a Smart-VM guest sees: the host's leaves, with KVM's own
+// hypervisor leaves replaced by Xen's (docs/guest-abi.md).
+#include "smartvm/hv/kvm/KvmAbi.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace smartvm::hv {
+
+/// The MSR that installs the hypercall page (reported in leaf base+2).
+inline constexpr uint32_t kXenHypercallMsr = 0x40000000;
+/// Xen ABI version offered to guests: 4.17.
+inline constexpr uint32_t kXenMajor = 4;
+inline constexpr uint32_t kXenMinor = 17;
+
+struct CpuidIdentity {
+  uint32_t vcpuId;
+  uint32_t domid;
+};
+
+/// Builds the CPUID table for one vCPU from the host's supported leaves.
+std::vector<kvm_cpuid_entry2> buildXenCpuid(const std::vector<kvm_cpuid_entry2>& supported, CpuidIdentity who);
+
+}  // namespace smartvm::hv

@@ -1,0 +1,118 @@
+#include "KvmVcpu.h"
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace smartvm::hv {
+
+Result<std::unique_ptr<VcpuBackend>> KvmVcpu::create(int fd, int runSize) {
+  void* p = mmap(nullptr, static_cast<size_t>(runSize), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    Status s = errnoStatus("mmap kvm_run");
+    ::close(fd);
+    return s;
+  }
+  auto* run = static_cast<kvm_run*>(p);
+  // Registers travel in kvm_run on every exit, so a hypercall costs no extra ioctl.
+  run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+  return std::unique_ptr<VcpuBackend>(new KvmVcpu(fd, run, runSize));
+}
+
+KvmVcpu::~KvmVcpu() {
+  munmap(run_, static_cast<size_t>(runSize_));
+  ::close(fd_);
+}
+
+VcpuExit& KvmVcpu::run() {
+  run_->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+  const int rc = ioctl(fd_, KVM_RUN, 0);
+  run_->kvm_dirty_regs = 0;
+  if (rc < 0) {
+    const int err = errno;
+    run_->immediate_exit = 0;
+    exit_.rawReason = static_cast<uint32_t>(err) | 0x10000u;
+    exit_.reason = (err == EINTR || err == EAGAIN) ? ExitReason::Interrupted : ExitReason::Unknown;
+    return exit_;
+  }
+  decode();
+  return exit_;
+}
+
+void KvmVcpu::decode() {
+  exit_.rawReason = run_->exit_reason;
+  auto* base = reinterpret_cast<uint8_t*>(run_);
+  switch (run_->exit_reason) {
+    case KVM_EXIT_IO:
+      exit_.reason = ExitReason::Io;
+      exit_.io = {run_->io.port, run_->io.size, run_->io.direction == KVM_EXIT_IO_IN, run_->io.count,
+                  base + run_->io.data_offset};
+      return;
+    case KVM_EXIT_MMIO:
+      exit_.reason = ExitReason::Mmio;
+      exit_.mmio = {run_->mmio.phys_addr, run_->mmio.len, run_->mmio.is_write != 0, run_->mmio.data};
+      return;
+    case KVM_EXIT_X86_RDMSR:
+    case KVM_EXIT_X86_WRMSR:
+      exit_.reason = run_->exit_reason == KVM_EXIT_X86_RDMSR ? ExitReason::MsrRead : ExitReason::MsrWrite;
+      exit_.msr = {run_->msr.index, run_->msr.reason, reinterpret_cast<uint64_t*>(&run_->msr.data), &run_->msr.error};
+      return;
+    case KVM_EXIT_HLT: exit_.reason = ExitReason::Hlt; return;
+    case KVM_EXIT_SHUTDOWN: exit_.reason = ExitReason::Shutdown; return;
+    case KVM_EXIT_INTR: exit_.reason = ExitReason::Interrupted; return;
+    case KVM_EXIT_FAIL_ENTRY:
+      exit_.reason = ExitReason::FailEntry;
+      exit_.failEntryReason = run_->fail_entry.hardware_entry_failure_reason;
+      return;
+    case KVM_EXIT_INTERNAL_ERROR:
+      exit_.reason = ExitReason::InternalError;
+      exit_.internal.suberror = run_->internal.suberror;
+      exit_.internal.ndata = std::min<uint32_t>(run_->internal.ndata, 16);
+      std::memcpy(exit_.internal.data, run_->internal.data, exit_.internal.ndata * sizeof(uint64_t));
+      return;
+    default: exit_.reason = ExitReason::Unknown; return;
+  }
+}
+
+Result<kvm_sregs> KvmVcpu::fetchSregs() {
+  kvm_sregs s{};
+  if (ioctl(fd_, KVM_GET_SREGS, &s) < 0) return errnoStatus("KVM_GET_SREGS");
+  return s;
+}
+
+Status KvmVcpu::setRegs(const kvm_regs& r) {
+  if (ioctl(fd_, KVM_SET_REGS, &r) < 0) return errnoStatus("KVM_SET_REGS");
+  run_->s.regs.regs = r;
+  return Status::ok();
+}
+
+Status KvmVcpu::setSregs(const kvm_sregs& s) {
+  if (ioctl(fd_, KVM_SET_SREGS, &s) < 0) return errnoStatus("KVM_SET_SREGS");
+  run_->s.regs.sregs = s;
+  return Status::ok();
+}
+
+Status KvmVcpu::setCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
+  std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2));
+  auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
+  c->nent = static_cast<uint32_t>(entries.size());
+  std::memcpy(c->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+  if (ioctl(fd_, KVM_SET_CPUID2, c) < 0) return errnoStatus("KVM_SET_CPUID2");
+  return Status::ok();
+}
+
+void KvmVcpu::bindToCurrentThread() {
+  thread_.store(pthread_self());
+  bound_.store(true);
+}
+
+void KvmVcpu::kick() {
+  // immediate_exit covers the window before the thread enters KVM_RUN; the
+  // signal covers a thread already inside it.
+  __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  if (bound_.load()) pthread_kill(thread_.load(), kKickSignal);
+}
+
+}  // namespace smartvm::hv

@@ -1,0 +1,67 @@
+#include "KvmVm.h"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <mutex>
+
+#include "KvmVcpu.h"
+
+namespace smartvm::hv {
+
+void installKickHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
+    sigaction(kKickSignal, &sa, nullptr);
+  });
+}
+
+KvmVm::~KvmVm() { ::close(fd_); }
+
+Status KvmVm::setMemorySlot(uint32_t slot, uint64_t gpa, uint64_t size, void* hva) {
+  kvm_userspace_memory_region r{};
+  r.slot = slot;
+  r.guest_phys_addr = gpa;
+  r.memory_size = size;
+  r.userspace_addr = reinterpret_cast<uint64_t>(hva);
+  if (ioctl(fd_, KVM_SET_USER_MEMORY_REGION, &r) < 0) return errnoStatus("KVM_SET_USER_MEMORY_REGION");
+  return Status::ok();
+}
+
+Status KvmVm::createIrqchip() {
+  if (ioctl(fd_, KVM_CREATE_IRQCHIP, 0) < 0) return errnoStatus("KVM_CREATE_IRQCHIP");
+  return Status::ok();
+}
+
+Status KvmVm::trapMsrs(const std::vector<uint32_t>& msrs) {
+  kvm_enable_cap cap{};
+  cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
+  cap.args[0] = KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_INVAL;
+  if (ioctl(fd_, KVM_ENABLE_CAP, &cap) < 0) return errnoStatus("KVM_ENABLE_CAP(X86_USER_SPACE_MSR)");
+  if (msrs.size() > KVM_MSR_FILTER_MAX_RANGES) return error(E2BIG, "too many trapped MSRs");
+  // A clear bitmap bit denies the access to KVM, which then exits to us.
+  static uint8_t deny = 0;
+  kvm_msr_filter f{};
+  f.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+  for (size_t i = 0; i < msrs.size(); ++i) {
+    f.ranges[i].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
+    f.ranges[i].nmsrs = 1;
+    f.ranges[i].base = msrs[i];
+    f.ranges[i].bitmap = &deny;
+  }
+  if (ioctl(fd_, KVM_X86_SET_MSR_FILTER, &f) < 0) return errnoStatus("KVM_X86_SET_MSR_FILTER");
+  return Status::ok();
+}
+
+Result<std::unique_ptr<VcpuBackend>> KvmVm::createVcpu(uint32_t id) {
+  const int fd = ioctl(fd_, KVM_CREATE_VCPU, id);
+  if (fd < 0) return errnoStatus("KVM_CREATE_VCPU " + std::to_string(id));
+  return KvmVcpu::create(fd, runSize_);
+}
+
+}  // namespace smartvm::hv

@@ -1,0 +1,94 @@
+#pragma once
+// A scripted stand-in for smartvm-hv's control socket: answers control
+// Requests from an in-memory domain table, in a thread per connection.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "smartvm/Status.h"
+#include "smartvm/control/v1/control.pb.h"
+
+namespace smartvm::dom0::test {
+
+class FakeHv {
+ public:
+  /// What a hook does with a request: let the fake answer, send the hook's
+  /// Response as is, or close the connection without answering.
+  enum class HookAction { Default, Answer, Close };
+  using Hook = std::function<HookAction(const control::v1::Request&, control::v1::Response&)>;
+
+  /// Listens on `socketPath`; Domain-0 (domid 0) exists from the start.
+  explicit FakeHv(std::string socketPath);
+  ~FakeHv();
+
+  Status start();
+  void stop();
+
+  /// Adds a running domain as if created, returning its domid.
+  uint32_t addDomain(const std::string& name, v1::LifecycleAction onPoweroff = v1::LIFECYCLE_ACTION_DESTROY,
+                     v1::LifecycleAction onReboot = v1::LIFECYCLE_ACTION_RESTART);
+  /// Appends guest console output and wakes console readers.
+  void appendConsole(uint32_t domid, const std::string& bytes);
+  /// Makes the domain disappear (as destroy does) and wakes waiters.
+  void removeDomain(uint32_t domid);
+  /// Time between a shutdown request and the guest acting on it; max() = never.
+  void setShutdownDelay(std::chrono::milliseconds delay);
+  /// Answers a `wait` that times out with ETIMEDOUT instead of the still-running domain.
+  void setWaitTimeoutIsError(bool on);
+  void setHook(Hook hook);
+
+  std::optional<v1::DomainInfo> domain(uint32_t domid) const;
+  /// Every request received, in order.
+  std::vector<control::v1::Request> requests() const;
+  /// How many requests of one kind arrived.
+  size_t count(control::v1::Request::OpCase op) const;
+
+  v1::HostInfo host;
+  std::string log = "(XEN) smartvm-hv starting\n(XEN) Domain-0 ready\n";
+
+ private:
+  struct Dom {
+    v1::DomainInfo info;
+    std::string console;
+    bool gone = false;
+    std::optional<std::chrono::steady_clock::time_point> shutdownAt;
+    v1::ShutdownReason pendingReason = v1::SHUTDOWN_REASON_NONE;
+  };
+  using Lock = std::unique_lock<std::mutex>;
+
+  void acceptLoop();
+  void serve(int fd);
+  control::v1::Response answer(const control::v1::Request& request);
+  control::v1::Response answerLocked(const control::v1::Request& request, Lock& lock);
+  void advance();
+  Dom* live(uint32_t domid);
+  std::chrono::steady_clock::time_point nextEvent(std::chrono::steady_clock::time_point until) const;
+  void consoleRead(const control::v1::ConsoleRead& r, control::v1::Response& out, Lock& lock);
+  void waitDomain(const control::v1::WaitDomain& r, control::v1::Response& out, Lock& lock);
+  void shutdownDomain(const control::v1::ShutdownDomain& r, control::v1::Response& out);
+
+  std::string path_;
+  int listenFd_ = -1;
+  std::thread acceptThread_;
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  std::set<int> connFds_;
+  std::vector<std::thread> connThreads_;
+  std::map<uint32_t, Dom> doms_;
+  uint32_t nextDomid_ = 1;
+  std::chrono::milliseconds shutdownDelay_{0};
+  bool waitTimeoutIsError_ = false;
+  Hook hook_;
+  std::vector<control::v1::Request> requests_;
+};
+
+}  // namespace smartvm::dom0::test
