@@ -35,6 +35,14 @@ const char* errnoName(int code) {
     case EALREADY: return "EALREADY";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ECANCELED: return "ECANCELED";
+    case ECONNRESET: return "ECONNRESET";
+    case EPIPE: return "EPIPE";
+    case EFBIG: return "EFBIG";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EOVERFLOW: return "EOVERFLOW";
     default: return "E?";
   }
 }
