@@ -24,22 +24,11 @@ bool guestMaySet(uint32_t index) {
   }
 }
 
-// Xen's hvm_allow_get_param: what a domain may read about itself.
+// Xen's hvm_allow_get_param: what a domain may set, plus the frames and
+// features the toolstack set up for it.
 bool guestMayGet(uint32_t index) {
-  switch (index) {
-    case HVM_PARAM_CALLBACK_IRQ:
-    case HVM_PARAM_VM86_TSS:
-    case HVM_PARAM_VM86_TSS_SIZED:
-    case HVM_PARAM_ACPI_IOPORTS_LOCATION:
-    case HVM_PARAM_VM_GENERATION_ID_ADDR:
-    case HVM_PARAM_STORE_PFN:
-    case HVM_PARAM_STORE_EVTCHN:
-    case HVM_PARAM_CONSOLE_PFN:
-    case HVM_PARAM_CONSOLE_EVTCHN:
-    case HVM_PARAM_ALTP2M:
-    case HVM_PARAM_X87_FIP_WIDTH: return true;
-    default: return false;
-  }
+  return guestMaySet(index) || index == HVM_PARAM_STORE_PFN || index == HVM_PARAM_CONSOLE_PFN ||
+         index == HVM_PARAM_ALTP2M;
 }
 
 int64_t param(HypercallContext& ctx, uint64_t arg, bool set) {
