@@ -40,7 +40,6 @@ Result<std::unique_ptr<KvmPlatform>> KvmPlatform::open(const std::string& path) 
   for (auto [cap, name] : {std::pair{KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS"},
                            std::pair{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
                            std::pair{KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR"},
-                           std::pair{KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER"},
                            std::pair{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"}}) {
     if (Status s = requireCap(fd, cap, name); !s) return fail(s);
   }

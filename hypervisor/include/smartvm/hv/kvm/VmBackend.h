@@ -55,7 +55,8 @@ class VmBackend {
   /// Creates the in-kernel LAPIC/IOAPIC/PIC. Call after the RAM slots exist.
   virtual Status createIrqchip() = 0;
   /// Makes guest accesses to these MSRs exit to user space (reads and writes),
-  /// as do accesses to MSRs KVM does not know.
+  /// as do accesses to MSRs KVM does not know or refuses. The listed MSRs must
+  /// be ones KVM does not implement for this guest.
   virtual Status trapMsrs(const std::vector<uint32_t>& msrs) = 0;
   virtual Result<std::unique_ptr<VcpuBackend>> createVcpu(uint32_t id) = 0;
 };
