@@ -87,10 +87,18 @@ Status Domain::createVcpus() {
 
 Status Domain::start() {
   std::lock_guard ctl(controlMutex_);
-  if (phase_.load() != DomainPhase::Built) return error(EINVAL, "domain already started");
+  return startLocked();
+}
+
+Status Domain::startLocked() {
   if (config_.start_paused()) pauseCount_.store(1);
   if (pauseCount_.load() > 0) vcpus_[0]->pause();
-  phase_.store(DomainPhase::Running);
+  // A destroy may mark the domain Dying at any moment; it must win.
+  DomainPhase built = DomainPhase::Built;
+  if (!phase_.compare_exchange_strong(built, DomainPhase::Running)) {
+    return built == DomainPhase::Dying ? error(ESRCH, "domain is being destroyed")
+                                       : error(EINVAL, "domain already started");
+  }
   // Secondary vCPUs stay offline until the guest brings them up (VCPUOP_up).
   vcpusUp_.store(1);
   vcpus_[0]->start(*services_.dispatcher);
@@ -161,6 +169,10 @@ void Domain::stopAndJoinLocked() {
 
 void Domain::teardown() {
   std::lock_guard ctl(controlMutex_);
+  teardownLocked();
+}
+
+void Domain::teardownLocked() {
   stopAndJoinLocked();
   vcpus_.clear();
   sharedInfo_.reset();
@@ -171,11 +183,16 @@ void Domain::teardown() {
 }
 
 Status Domain::restart() {
-  teardown();
+  // Held throughout, so a concurrent destroy's teardown waits for a whole
+  // rebuild instead of freeing RAM under it.
+  std::lock_guard ctl(controlMutex_);
+  teardownLocked();
   {
     std::lock_guard lk(stateMutex_);
-    if (phase_.load() == DomainPhase::Dying) return error(ESRCH, "domain is being destroyed");
-    phase_.store(DomainPhase::Built);
+    DomainPhase down = DomainPhase::Shutdown;
+    if (!phase_.compare_exchange_strong(down, DomainPhase::Built)) {
+      return error(ESRCH, "domain is being destroyed");
+    }
     shutdownReason_.store(0);
     shutdownCode_.store(-1);
     crashDetail_.clear();
@@ -184,7 +201,7 @@ Status Domain::restart() {
   const char banner[] = "\n[smartvm: domain restarted]\n";
   console_->append(banner, sizeof(banner) - 1);
   SMARTVM_TRY(boot());
-  return start();
+  return startLocked();
 }
 
 bool Domain::noteRestartAllowed() {

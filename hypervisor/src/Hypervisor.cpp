@@ -211,6 +211,7 @@ void Hypervisor::applyLifecycle(const std::shared_ptr<Domain>& d) {
   switch (action) {
     case smartvm::v1::LIFECYCLE_ACTION_RESTART:
       if (Status s = d->restart(); !s) {
+        if (d->phase() == DomainPhase::Dying) break;  // destroyed while restarting
         d->log().error("restart failed: {}; destroying", s.toString());
         (void)destroy(d->domid());
       }
@@ -222,6 +223,7 @@ void Hypervisor::applyLifecycle(const std::shared_ptr<Domain>& d) {
 }
 
 Result<smartvm::v1::DomainInfo> Hypervisor::domainInfo(uint32_t domid) {
+  if (domid == 0) return controlDomainInfo();
   auto d = find(domid);
   if (!d) return error(ESRCH, "no domain with id " + std::to_string(domid));
   return d->info();

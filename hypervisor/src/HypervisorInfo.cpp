@@ -22,6 +22,8 @@ uint64_t hostBusyNs() {
   return hz > 0 ? (user + nice + system) * (1000000000ull / static_cast<uint64_t>(hz)) : 0;
 }
 
+}  // namespace
+
 smartvm::v1::DomainInfo controlDomainInfo() {
   struct sysinfo si {};
   sysinfo(&si);
@@ -34,8 +36,6 @@ smartvm::v1::DomainInfo controlDomainInfo() {
   d.set_cpu_time_ns(hostBusyNs());
   return d;
 }
-
-}  // namespace
 
 std::vector<smartvm::v1::DomainInfo> Hypervisor::listDomains() {
   std::vector<std::shared_ptr<Domain>> ds;

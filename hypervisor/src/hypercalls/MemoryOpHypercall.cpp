@@ -47,7 +47,7 @@ int64_t addToPhysmap(HypercallContext& ctx, uint64_t arg) {
   if (!ctx.mem.readObj(arg, x).isOk()) return -EFAULT;
   if (int64_t rc = checkSelfDomid(ctx.domain, x.domid)) return rc;
   if (x.space != XENMAPSPACE_shared_info) {
-    if (shouldLog(ctx.domain.counters().unknownHypercalls)) {
+    if (shouldLog(ctx.domain.counters().refusedRequests)) {
       ctx.domain.log().warn("vCPU{}: add_to_physmap space {} not supported: -EINVAL", ctx.vcpu.id(), x.space);
     }
     return -EINVAL;

@@ -57,7 +57,7 @@ class Domain {
   void crash(Vcpu* v, const std::string& why);
   /// Stops every vCPU thread and waits for it. Not from a vCPU thread.
   void stopAndJoin();
-  /// Marks the domain as being destroyed ('d' in xl list).
+  /// Marks the domain as being destroyed ('d' in xl list); wins over a restart in flight.
   void markDying() { phase_.store(DomainPhase::Dying); }
   /// Frees the VM, vCPUs and RAM, keeping identity, console and counters.
   void teardown();
@@ -100,6 +100,8 @@ class Domain {
   Status createVcpus();
   smartvm::v1::DomainState stateLocked() const;
   void stopAndJoinLocked();
+  void teardownLocked();
+  Status startLocked();
 
   const uint32_t domid_;
   smartvm::v1::DomainConfig config_;

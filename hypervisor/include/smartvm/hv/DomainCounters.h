@@ -19,6 +19,7 @@ struct DomainCounters {
   std::atomic<uint64_t> unknownPorts{0};
   std::atomic<uint64_t> unknownMmio{0};
   std::atomic<uint64_t> unknownMsrs{0};
+  std::atomic<uint64_t> refusedRequests{0};  ///< hypercall arguments refused with a log line
 
   void countExit(ExitReason r) { exits[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -70,6 +70,9 @@ class Hypervisor {
   std::thread reaper_;
 };
 
+/// Domain-0, the control domain (the host), as `list` shows it.
+smartvm::v1::DomainInfo controlDomainInfo();
+
 /// xl's lifecycle action for a shutdown reason under a config (defaults applied).
 smartvm::v1::LifecycleAction lifecycleActionFor(const smartvm::v1::DomainConfig& c, unsigned reason);
 

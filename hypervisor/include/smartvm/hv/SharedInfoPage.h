@@ -23,14 +23,15 @@ class SharedInfoPage {
   Status placeAt(uint64_t gpfn);
   /// Current host view of shared_info. Stable until the next placeAt().
   shared_info_t* get() const { return info_; }
-  /// Guest-physical address, or 0 if the guest has not placed it.
+  static constexpr uint64_t kNotPlaced = ~0ull;
+  /// Guest-physical address, or kNotPlaced if the guest has not placed it.
   uint64_t gpa() const { return gpa_; }
   vcpu_info_t* vcpuInfo(uint32_t vcpu) const;
 
  private:
   GuestRam& ram_;
   shared_info_t* info_;
-  uint64_t gpa_ = 0;
+  uint64_t gpa_ = kNotPlaced;
   std::mutex m_;
 };
 
