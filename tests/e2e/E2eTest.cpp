@@ -245,14 +245,24 @@ TEST_F(E2eTest, CreateListPauseShutdownDestroy) {
   EXPECT_EQ(row(cli({"list"}).out, "idler"), "");
 }
 
-TEST_F(E2eTest, ConsoleStreamsPiUntilTheDomainIsGone) {
-  CliResult r = cli({"create", writeCfg("pi", "pi")});  // on_poweroff defaults to destroy
-  ASSERT_EQ(r.rc, 0) << r.err;
-  r = cli({"console", "pi"}, 120s);
+TEST_F(E2eTest, CreateWithConsoleShowsAShortLivedGuestsAnswer) {
+  // The guest may be done and destroyed within milliseconds: -c attaches by domid from the start.
+  const CliResult r = cli({"create", "-c", writeCfg("pi", "pi")}, 120s);  // on_poweroff defaults to destroy
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("Smart-VM guest"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("RESULT pi value=3.1415926536"), std::string::npos) << r.out;
   EXPECT_TRUE(waitList([](const std::string& l) { return row(l, "pi").empty(); }));
+}
+
+TEST_F(E2eTest, ConsoleFollowsARunningGuestUntilItIsGone) {
+  // Long enough (seconds at CPL3) for `console` to attach while the guest still runs.
+  CliResult r = cli({"create", writeCfg("longpi", "pi steps=1000000000")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = cli({"console", "longpi"}, 120s);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("Smart-VM guest"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("RESULT pi value=3.14159"), std::string::npos) << r.out;
+  EXPECT_TRUE(waitList([](const std::string& l) { return row(l, "longpi").empty(); }));
 }
 
 TEST_F(E2eTest, UnknownDomainIsNotFound) {
