@@ -8,6 +8,7 @@
 #include <chrono>
 #include <random>
 
+#include "smartvm/hv/CallbackVia.h"
 #include "smartvm/hv/DomainBoot.h"
 #include "smartvm/hv/ExitDispatcher.h"
 #include "smartvm/hv/RegisterDump.h"
@@ -59,7 +60,11 @@ Status Domain::boot() {
     return error(ENOMEM, "domain '" + name() + "' asks for " + std::to_string(config_.memory_mib()) +
                              " MiB but the host has only " + std::to_string(avail >> 20) + " MiB available");
   }
-  SMARTVM_ASSIGN_OR_RETURN(vm_, services_.platform->createVm());
+  SMARTVM_ASSIGN_OR_RETURN(auto vm, services_.platform->createVm());
+  {
+    std::unique_lock vmLock(vmMutex_);
+    vm_ = std::move(vm);
+  }
   SMARTVM_ASSIGN_OR_RETURN(ram_, GuestRam::create(bytes, name()));
   SMARTVM_TRY(ram_->attach(*vm_));
   // KVM wants the memory slots in place before the irqchip (the other order costs ms).
@@ -77,11 +82,14 @@ Status Domain::boot() {
 
 Status Domain::createVcpus() {
   const uint32_t n = std::max<uint32_t>(1, config_.vcpus());
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < n; ++i) {
     SMARTVM_ASSIGN_OR_RETURN(auto backend, vm_->createVcpu(i));
     SMARTVM_TRY(backend->setCpuid(buildXenCpuid(services_.platform->supportedCpuid(), {i, domid_})));
-    vcpus_.push_back(std::make_unique<Vcpu>(*this, i, std::move(backend)));
+    vcpus.push_back(std::make_unique<Vcpu>(*this, i, std::move(backend)));
   }
+  std::unique_lock vmLock(vmMutex_);
+  vcpus_ = std::move(vcpus);
   return Status::ok();
 }
 
@@ -174,9 +182,12 @@ void Domain::teardown() {
 
 void Domain::teardownLocked() {
   stopAndJoinLocked();
-  vcpus_.clear();
+  {
+    std::unique_lock vmLock(vmMutex_);
+    vcpus_.clear();
+    vm_.reset();  // the VM goes before the RAM its slots point at
+  }
   sharedInfo_.reset();
-  vm_.reset();  // the VM goes before the RAM its slots point at
   ram_.reset();
   ioBus_ = Bus{};
   mmioBus_ = Bus{};
@@ -214,6 +225,16 @@ bool Domain::noteRestartAllowed() {
   if (restartTimesNs_.size() >= kMaxRestarts) return false;
   restartTimesNs_.push_back(now);
   return true;
+}
+
+Status Domain::raiseUpcall(uint32_t vcpu) {
+  std::shared_lock vmLock(vmMutex_);
+  if (!vm_ || vcpu >= vcpus_.size()) return error(ESRCH, "no such vCPU to notify");
+  vcpus_[vcpu]->wake();  // ends SCHEDOP_block even when no callback is configured
+  const std::optional<uint8_t> vector = callbackVector(hvmParam(HVM_PARAM_CALLBACK_IRQ));
+  if (!vector) return Status::ok();
+  // vCPU i has APIC id i (XenCpuid sets leaf 1 and 0xb that way).
+  return vm_->signalMsi(vcpu, *vector);
 }
 
 uint64_t Domain::hvmParam(uint32_t index) const {

@@ -51,6 +51,17 @@ Status KvmVm::trapMsrs(const std::vector<uint32_t>& msrs) {
   return Status::ok();
 }
 
+Status KvmVm::signalMsi(uint32_t apicId, uint8_t vector) {
+  kvm_msi msi{};
+  // xAPIC MSI format: destination in address bits 19:12 (ids above 255 in the
+  // extended bits 11:5 go with KVM's x2APIC API, not enabled yet).
+  msi.address_lo = 0xfee00000u | ((apicId & 0xffu) << 12);
+  msi.data = vector;  // fixed delivery, edge
+  const int rc = ioctl(fd_, KVM_SIGNAL_MSI, &msi);
+  if (rc < 0) return errnoStatus("KVM_SIGNAL_MSI");
+  return Status::ok();
+}
+
 Result<std::unique_ptr<VcpuBackend>> KvmVm::createVcpu(uint32_t id) {
   const int fd = ioctl(fd_, KVM_CREATE_VCPU, id);
   if (fd < 0) return errnoStatus("KVM_CREATE_VCPU " + std::to_string(id));

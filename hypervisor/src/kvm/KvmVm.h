@@ -15,6 +15,7 @@ class KvmVm final : public VmBackend {
   Status createIrqchip() override;
   Status trapMsrs(const std::vector<uint32_t>& msrs) override;
   Result<std::unique_ptr<VcpuBackend>> createVcpu(uint32_t id) override;
+  Status signalMsi(uint32_t apicId, uint8_t vector) override;
 
  private:
   int fd_;

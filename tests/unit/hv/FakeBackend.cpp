@@ -41,6 +41,12 @@ Status FakeVm::setMemorySlot(uint32_t slot, uint64_t gpa, uint64_t size, void* h
   return Status::ok();
 }
 
+Status FakeVm::signalMsi(uint32_t apicId, uint8_t vector) {
+  std::lock_guard lk(rec_->m);
+  rec_->msis.emplace_back(apicId, vector);
+  return Status::ok();
+}
+
 Status FakeVm::createIrqchip() {
   std::lock_guard lk(rec_->m);
   rec_->irqchip = true;

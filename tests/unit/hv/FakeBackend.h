@@ -77,6 +77,7 @@ struct FakeVmRecord {
   bool irqchipBeforeSlots = false;      ///< createIrqchip came before any slot
   std::vector<uint32_t> trappedMsrs;
   std::vector<uint32_t> vcpuIds;
+  std::vector<std::pair<uint32_t, uint8_t>> msis;  ///< (APIC id, vector) per signalMsi
 };
 
 class FakePlatform;
@@ -88,6 +89,7 @@ class FakeVm final : public VmBackend {
   Status createIrqchip() override;
   Status trapMsrs(const std::vector<uint32_t>& msrs) override;
   Result<std::unique_ptr<VcpuBackend>> createVcpu(uint32_t id) override;
+  Status signalMsi(uint32_t apicId, uint8_t vector) override;
 
  private:
   FakePlatform& platform_;

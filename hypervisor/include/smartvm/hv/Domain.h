@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,11 @@ class Domain {
   const uint8_t* handle() const { return uuid_.data(); }
   spdlog::logger& log() { return *log_; }
 
+  /// An event is pending for vCPU `vcpu`: wakes it if blocked and raises the
+  /// callback vector set by HVM_PARAM_CALLBACK_IRQ on its LAPIC. Any thread;
+  /// ESRCH once the domain's VM is gone.
+  Status raiseUpcall(uint32_t vcpu);
+
   uint64_t hvmParam(uint32_t index) const;
   void setHvmParam(uint32_t index, uint64_t value);
   /// SCHEDOP_shutdown_code: the reason reported if the domain later shuts down.
@@ -120,7 +126,10 @@ class Domain {
   DomainCounters counters_;
 
   mutable std::mutex controlMutex_;     // serialises pause/unpause/start/teardown; never taken on vCPU threads
-  mutable std::mutex stateMutex_;  // short sections shared with vCPU threads
+  mutable std::mutex stateMutex_;
+  // Guards vm_ against teardown for threads that inject interrupts (other
+  // domains' vCPUs, dom0 daemons); never held while waiting for a vCPU.
+  std::shared_mutex vmMutex_;  // short sections shared with vCPU threads
   std::atomic<DomainPhase> phase_{DomainPhase::Built};
   std::atomic<unsigned> shutdownReason_{0};
   std::atomic<int> shutdownCode_{-1};

@@ -59,6 +59,9 @@ class VmBackend {
   /// be ones KVM does not implement for this guest.
   virtual Status trapMsrs(const std::vector<uint32_t>& msrs) = 0;
   virtual Result<std::unique_ptr<VcpuBackend>> createVcpu(uint32_t id) = 0;
+  /// Delivers a fixed, edge-triggered interrupt `vector` to the LAPIC with id
+  /// `apicId` (an MSI through the in-kernel irqchip). Any thread may call it.
+  virtual Status signalMsi(uint32_t apicId, uint8_t vector) = 0;
 };
 
 /// The host's virtualisation facility.
