@@ -8,6 +8,7 @@
 #include <chrono>
 #include <random>
 
+#include "smartvm/evtchn/TwoLevelAbi.h"
 #include "smartvm/hv/CallbackVia.h"
 #include "smartvm/hv/DomainBoot.h"
 #include "smartvm/hv/ExitDispatcher.h"
@@ -71,6 +72,12 @@ Status Domain::boot() {
   SMARTVM_TRY(vm_->createIrqchip());
   SMARTVM_TRY(vm_->trapMsrs({kXenHypercallMsr}));
   sharedInfo_ = std::make_unique<SharedInfoPage>(*ram_);
+  if (evtchn::EventChannels* ec = services_.eventChannels) {
+    // shared_info outlives the registration: teardown removes the domain first.
+    SharedInfoPage* si = sharedInfo_.get();
+    SMARTVM_TRY(ec->addDomain(static_cast<uint16_t>(domid_),
+                              std::make_unique<evtchn::TwoLevelAbi>([si] { return si->get(); })));
+  }
   hvmParams_ = {};
   SMARTVM_TRY(ioBus_.insert(std::make_shared<PostCodePort>(), 0x80, 1));
   SMARTVM_TRY(createVcpus());
@@ -182,6 +189,7 @@ void Domain::teardown() {
 
 void Domain::teardownLocked() {
   stopAndJoinLocked();
+  if (services_.eventChannels) services_.eventChannels->removeDomain(static_cast<uint16_t>(domid_));
   {
     std::unique_lock vmLock(vmMutex_);
     vcpus_.clear();

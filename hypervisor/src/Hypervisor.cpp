@@ -36,7 +36,10 @@ Hypervisor::Hypervisor(Platform& platform, HypervisorOptions opts)
       opts_(std::move(opts)),
       hypercalls_(HypercallTable::standard()),
       dispatcher_(hypercalls_),
-      startNs_(monotonicNs()) {
+      startNs_(monotonicNs()),
+      eventChannels_([this](uint16_t domid, uint32_t vcpu) {
+        if (auto d = find(domid)) (void)d->raiseUpcall(vcpu);
+      }) {
   reaper_ = std::thread([this] { reaperLoop(); });
 }
 
@@ -96,7 +99,8 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
     domid = allocateDomid();
     if (domid == 0) return error(ENOSPC, "no free domain ids");
   }
-  DomainServices services{&platform_, &dispatcher_, [this](uint32_t id) { onShutdown(id); }, opts_.logDir};
+  DomainServices services{&platform_, &dispatcher_, [this](uint32_t id) { onShutdown(id); }, opts_.logDir,
+                          &eventChannels_};
   auto d = std::make_shared<Domain>(domid, std::move(config), std::move(services));
   if (Status s = d->boot(); !s) {
     spdlog::warn("create '{}' failed: {}", d->name(), s.toString());

@@ -6,9 +6,10 @@ namespace smartvm::hv {
 
 SharedInfoPage::SharedInfoPage(GuestRam& ram)
     : ram_(ram), info_(reinterpret_cast<shared_info_t*>(ram.specialPage(kSpecialIndex))) {
-  std::memset(info_, 0, GuestRam::kPageSize);
+  shared_info_t* info = get();
+  std::memset(info, 0, GuestRam::kPageSize);
   // Event delivery starts masked on every vCPU, as Xen leaves it at creation.
-  for (auto& v : info_->vcpu_info) v.evtchn_upcall_mask = 1;
+  for (auto& v : info->vcpu_info) v.evtchn_upcall_mask = 1;
 }
 
 Status SharedInfoPage::placeAt(uint64_t gpfn) {
@@ -18,20 +19,20 @@ Status SharedInfoPage::placeAt(uint64_t gpfn) {
   if (gpa == gpa_) return Status::ok();
   uint8_t* special = ram_.specialPage(kSpecialIndex);
   if (uint8_t* ramPage = ram_.hostPtr(gpa, GuestRam::kPageSize)) {
-    std::memmove(ramPage, info_, GuestRam::kPageSize);
+    std::memmove(ramPage, get(), GuestRam::kPageSize);
     if (ram_.specialPageGpa(kSpecialIndex) != 0) SMARTVM_TRY(ram_.mapSpecialPage(kSpecialIndex, 0));
-    info_ = reinterpret_cast<shared_info_t*>(ramPage);
+    info_.store(reinterpret_cast<shared_info_t*>(ramPage), std::memory_order_release);
   } else {
-    if (reinterpret_cast<uint8_t*>(info_) != special) std::memcpy(special, info_, GuestRam::kPageSize);
+    if (reinterpret_cast<uint8_t*>(get()) != special) std::memcpy(special, get(), GuestRam::kPageSize);
     SMARTVM_TRY(ram_.mapSpecialPage(kSpecialIndex, gpa));
-    info_ = reinterpret_cast<shared_info_t*>(special);
+    info_.store(reinterpret_cast<shared_info_t*>(special), std::memory_order_release);
   }
   gpa_ = gpa;
   return Status::ok();
 }
 
 vcpu_info_t* SharedInfoPage::vcpuInfo(uint32_t vcpu) const {
-  return vcpu < XEN_LEGACY_MAX_VCPUS ? &info_->vcpu_info[vcpu] : nullptr;
+  return vcpu < XEN_LEGACY_MAX_VCPUS ? &get()->vcpu_info[vcpu] : nullptr;
 }
 
 }  // namespace smartvm::hv

@@ -20,6 +20,7 @@ HypercallTable HypercallTable::standard() {
   t.set(__HYPERVISOR_memory_op, doMemoryOp);
   t.set(__HYPERVISOR_hvm_op, doHvmOp);
   t.set(__HYPERVISOR_vcpu_op, doVcpuOp);
+  t.set(__HYPERVISOR_event_channel_op, doEventChannelOp);
   return t;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "smartvm/Result.h"
+#include "smartvm/evtchn/EventChannels.h"
 #include "smartvm/hv/ConsoleBuffer.h"
 #include "smartvm/hv/DomainCounters.h"
 #include "smartvm/hv/GuestRam.h"
@@ -35,6 +36,8 @@ struct DomainServices {
   /// Called (on a vCPU thread) once the domain has shut down or crashed.
   std::function<void(uint32_t domid)> onShutdown;
   std::string logDir;  ///< per-domain log files go here; empty = none
+  /// The machine's event channels; the domain registers itself on boot. May be null.
+  evtchn::EventChannels* eventChannels = nullptr;
 };
 
 enum class DomainPhase { Built, Running, Shutdown, Dying };
@@ -81,6 +84,7 @@ class Domain {
   DomainCounters& counters() { return counters_; }
   SharedInfoPage& sharedInfo() { return *sharedInfo_; }
   Bus& ioBus() { return ioBus_; }
+  evtchn::EventChannels* eventChannels() { return services_.eventChannels; }
   Bus& mmioBus() { return mmioBus_; }
   uint32_t restarts() const { return restarts_.load(); }
   /// Records a restart now; false if the domain restarted too often recently.

@@ -68,6 +68,7 @@ class Hypervisor {
   uint32_t nextDomid_ = 1;
   bool stopping_ = false;
   std::thread reaper_;
+  evtchn::EventChannels eventChannels_;  // after the table: its notify looks domains up
 };
 
 /// Domain-0, the control domain (the host), as `list` shows it.

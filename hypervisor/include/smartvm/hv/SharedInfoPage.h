@@ -6,6 +6,7 @@
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
 #include <xen/xen.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "smartvm/Status.h"
@@ -22,7 +23,7 @@ class SharedInfoPage {
   /// Moves shared_info to guest frame `gpfn`, keeping its contents.
   Status placeAt(uint64_t gpfn);
   /// Current host view of shared_info. Stable until the next placeAt().
-  shared_info_t* get() const { return info_; }
+  shared_info_t* get() const { return info_.load(std::memory_order_acquire); }
   static constexpr uint64_t kNotPlaced = ~0ull;
   /// Guest-physical address, or kNotPlaced if the guest has not placed it.
   uint64_t gpa() const { return gpa_; }
@@ -30,7 +31,7 @@ class SharedInfoPage {
 
  private:
   GuestRam& ram_;
-  shared_info_t* info_;
+  std::atomic<shared_info_t*> info_;  // read by other threads raising events
   uint64_t gpa_ = kNotPlaced;
   std::mutex m_;
 };

@@ -53,6 +53,7 @@ int64_t doSchedOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doMemoryOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doHvmOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doVcpuOp(HypercallContext& ctx, const HypercallArgs& a);
+int64_t doEventChannelOp(HypercallContext& ctx, const HypercallArgs& a);
 
 /// Whether a domid argument names the calling domain; otherwise the -errno Xen
 /// gives an unprivileged caller (-ESRCH for reserved ids, -EPERM for others).
