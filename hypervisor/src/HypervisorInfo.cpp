@@ -60,9 +60,9 @@ smartvm::v1::HostInfo Hypervisor::hostInfo(const std::string& platformInfo) {
   h.set_total_memory_mib(static_cast<uint64_t>(si.totalram) * si.mem_unit >> 20);
   h.set_free_memory_mib(hostAvailableMemory() >> 20);
   h.set_xen_version(std::to_string(kXenMajor) + "." + std::to_string(kXenMinor));
-  h.set_xen_extra(".0-smartvm");
-  h.set_xen_caps("hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64");
-  h.set_hv_version("smartvm-hv 0.1.0");
+  h.set_xen_extra(kXenExtraVersion);
+  h.set_xen_caps(kXenCapabilities);
+  h.set_hv_version(kHvVersion);
   {
     std::lock_guard lk(m_);
     h.set_nr_domains(static_cast<uint32_t>(domains_.size() + 1));

@@ -12,9 +12,6 @@
 namespace smartvm::hv {
 namespace {
 
-constexpr char kExtraVersion[] = ".0-smartvm";
-constexpr char kCapabilities[] = "hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64";
-constexpr char kChangeset[] = "smartvm-hv 0.1.0";
 
 template <size_t N>
 int64_t copyString(HypercallContext& ctx, uint64_t gva, const char* text) {
@@ -35,9 +32,9 @@ int64_t doXenVersion(HypercallContext& ctx, const HypercallArgs& a) {
   const uint64_t arg = a[1];
   switch (a[0]) {
     case XENVER_version: return static_cast<int64_t>((kXenMajor << 16) | kXenMinor);
-    case XENVER_extraversion: return copyString<sizeof(xen_extraversion_t)>(ctx, arg, kExtraVersion);
-    case XENVER_capabilities: return copyString<sizeof(xen_capabilities_info_t)>(ctx, arg, kCapabilities);
-    case XENVER_changeset: return copyString<sizeof(xen_changeset_info_t)>(ctx, arg, kChangeset);
+    case XENVER_extraversion: return copyString<sizeof(xen_extraversion_t)>(ctx, arg, kXenExtraVersion);
+    case XENVER_capabilities: return copyString<sizeof(xen_capabilities_info_t)>(ctx, arg, kXenCapabilities);
+    case XENVER_changeset: return copyString<sizeof(xen_changeset_info_t)>(ctx, arg, kHvVersion);
     case XENVER_compile_info: {
       xen_compile_info_t info{};
       std::strncpy(info.compiler, "g++ " __VERSION__, sizeof(info.compiler) - 1);

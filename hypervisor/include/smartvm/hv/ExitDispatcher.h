@@ -14,7 +14,6 @@ class ExitDispatcher {
  public:
   explicit ExitDispatcher(const HypercallTable& hypercalls) : hypercalls_(hypercalls) {}
   ExitAction dispatch(Vcpu& vcpu, VcpuExit& exit) const;
-  const HypercallTable& hypercalls() const { return hypercalls_; }
 
  private:
   const HypercallTable& hypercalls_;

@@ -13,6 +13,10 @@ inline constexpr uint32_t kXenHypercallMsr = 0x40000000;
 /// Xen ABI version offered to guests: 4.17.
 inline constexpr uint32_t kXenMajor = 4;
 inline constexpr uint32_t kXenMinor = 17;
+/// XENVER_extraversion, XENVER_capabilities and XENVER_changeset as guests and `smartvm info` see them.
+inline constexpr char kXenExtraVersion[] = ".0-smartvm";
+inline constexpr char kXenCapabilities[] = "hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64";
+inline constexpr char kHvVersion[] = "smartvm-hv 0.1.0";
 
 struct CpuidIdentity {
   uint32_t vcpuId;
