@@ -34,13 +34,26 @@ void ControlServer::stop() {
     ::close(listenFd_);
     ::unlink(path_.c_str());
   }
-  std::vector<std::thread> workers;
+  std::vector<Worker> workers;
   {
     std::lock_guard lk(m_);
     for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
     workers.swap(workers_);
   }
-  for (auto& t : workers) t.join();
+  for (auto& w : workers) w.thread.join();
+}
+
+void ControlServer::reapFinishedLocked() {
+  std::erase_if(workers_, [](Worker& w) {
+    if (!w.done->load()) return false;
+    w.thread.join();  // done is its last act, so this returns at once
+    return true;
+  });
+}
+
+size_t ControlServer::trackedWorkers() {
+  std::lock_guard lk(m_);
+  return workers_.size();
 }
 
 void ControlServer::acceptLoop() {
@@ -62,25 +75,30 @@ void ControlServer::acceptLoop() {
       ::close(fd);
       return;
     }
+    reapFinishedLocked();
     connections_.insert(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
+    auto done = std::make_unique<std::atomic<bool>>(false);
+    std::atomic<bool>& flag = *done;
+    workers_.push_back({std::thread([this, fd, &flag] { serve(fd, flag); }), std::move(done)});
   }
 }
 
-void ControlServer::serve(int fd) {
-  MessageSocket sock(fd);
-  for (;;) {
-    pb::Request req;
-    Status s = sock.recv(req);
-    if (!s) {
-      if (s.code() != ENOTCONN) spdlog::warn("control socket: {}", s.toString());
-      break;
+void ControlServer::serve(int fd, std::atomic<bool>& done) {
+  {
+    MessageSocket sock(fd);
+    for (;;) {
+      pb::Request req;
+      Status s = sock.recv(req);
+      if (!s) {
+        if (s.code() != ENOTCONN) spdlog::warn("control socket: {}", s.toString());
+        break;
+      }
+      if (!sock.send(handle(req))) break;
     }
-    if (!sock.send(handle(req))) break;
-  }
-  std::lock_guard lk(m_);
-  connections_.erase(fd);
-  // `sock` closes fd when it goes out of scope after the lock is released.
+    std::lock_guard lk(m_);
+    connections_.erase(fd);
+  }  // the socket closes here, after fd left connections_
+  done.store(true);
 }
 
 namespace {

@@ -27,12 +27,16 @@ class ControlServer {
   /// Stops accepting, closes every connection and joins the threads.
   void stop();
 
+  /// Connection threads not yet joined (finished ones are joined on the next accept).
+  size_t trackedWorkers();
+
   /// Answers one request (the whole protocol, without sockets: for tests).
   smartvm::control::v1::Response handle(const smartvm::control::v1::Request& req);
 
  private:
   void acceptLoop();
-  void serve(int fd);
+  void serve(int fd, std::atomic<bool>& done);
+  void reapFinishedLocked();
   smartvm::control::v1::Response consoleRead(const smartvm::control::v1::ConsoleRead& r);
   std::string hypervisorLog(bool clear);
 
@@ -45,7 +49,11 @@ class ControlServer {
   std::thread acceptThread_;
   std::mutex m_;
   std::set<int> connections_;
-  std::vector<std::thread> workers_;
+  struct Worker {
+    std::thread thread;
+    std::unique_ptr<std::atomic<bool>> done;  // set as the thread's last act
+  };
+  std::vector<Worker> workers_;  // dom0 daemons open a connection per call: reaped as they end
 };
 
 }  // namespace smartvm::hv
