@@ -3,6 +3,7 @@
 
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+#include <xen/event_channel.h>
 #include <xen/sched.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "smartvm/hv/RegisterDump.h"
 #include "smartvm/hv/XenCpuid.h"
 #include "smartvm/hv/devices/PostCodePort.h"
+#include "smartvm/hv/PollWakingAbi.h"
 
 namespace smartvm::hv {
 namespace {
@@ -72,15 +74,20 @@ Status Domain::boot() {
   SMARTVM_TRY(vm_->createIrqchip());
   SMARTVM_TRY(vm_->trapMsrs({kXenHypercallMsr}));
   sharedInfo_ = std::make_unique<SharedInfoPage>(*ram_);
-  if (evtchn::EventChannels* ec = services_.eventChannels) {
-    // shared_info outlives the registration: teardown removes the domain first.
-    SharedInfoPage* si = sharedInfo_.get();
-    SMARTVM_TRY(ec->addDomain(static_cast<uint16_t>(domid_),
-                              std::make_unique<evtchn::TwoLevelAbi>([si] { return si->get(); })));
-  }
   hvmParams_ = {};
   SMARTVM_TRY(ioBus_.insert(std::make_shared<PostCodePort>(), 0x80, 1));
   SMARTVM_TRY(createVcpus());
+  if (evtchn::EventChannels* ec = services_.eventChannels) {
+    // shared_info and vcpus_ outlive the registration: teardown removes the domain first.
+    SharedInfoPage* si = sharedInfo_.get();
+    auto twoLevel = std::make_unique<evtchn::TwoLevelAbi>([si] { return si->get(); },
+                                                          [this](uint32_t v) { return vcpuInfo(v); });
+    // Xen's evtchn_check_pollers: any port going pending may end a SCHEDOP_poll.
+    SMARTVM_TRY(ec->addDomain(static_cast<uint16_t>(domid_),
+                              std::make_unique<PollWakingAbi>(std::move(twoLevel), [this](uint32_t port) {
+                                for (auto& v : vcpus_) v->portPending(port);
+                              })));
+  }
   SMARTVM_ASSIGN_OR_RETURN(PvhEntry entry, loadPvhKernel(*ram_, config_));
   log_->info("built: {} MiB, {} vCPU(s), kernel {} entry {:#x} start_info {:#x}", config_.memory_mib(),
              vcpus_.size(), config_.kernel(), entry.entry, entry.startInfo);
@@ -89,11 +96,16 @@ Status Domain::boot() {
 
 Status Domain::createVcpus() {
   const uint32_t n = std::max<uint32_t>(1, config_.vcpus());
+  TimerQueue* timers = services_.timers;
+  if (timers == nullptr) {
+    if (!ownTimers_) ownTimers_ = std::make_unique<TimerQueue>();
+    timers = ownTimers_.get();
+  }
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < n; ++i) {
     SMARTVM_ASSIGN_OR_RETURN(auto backend, vm_->createVcpu(i));
     SMARTVM_TRY(backend->setCpuid(buildXenCpuid(services_.platform->supportedCpuid(), {i, domid_})));
-    vcpus.push_back(std::make_unique<Vcpu>(*this, i, std::move(backend)));
+    vcpus.push_back(std::make_unique<Vcpu>(*this, i, std::move(backend), *timers, [this, i] { timerFired(i); }));
   }
   std::unique_lock vmLock(vmMutex_);
   vcpus_ = std::move(vcpus);
@@ -114,8 +126,7 @@ Status Domain::startLocked() {
     return built == DomainPhase::Dying ? error(ESRCH, "domain is being destroyed")
                                        : error(EINVAL, "domain already started");
   }
-  // Secondary vCPUs stay offline until the guest brings them up (VCPUOP_up).
-  vcpusUp_.store(1);
+  // Secondary vCPUs stay down until the guest brings them up (VCPUOP_up).
   vcpus_[0]->start(*services_.dispatcher);
   return Status::ok();
 }
@@ -165,11 +176,20 @@ void Domain::crash(Vcpu* v, const std::string& why) {
   shutdown(SHUTDOWN_crash);
 }
 
-void Domain::vcpuWentDown() {
-  if (vcpusUp_.fetch_sub(1) == 1) {
+void Domain::takeVcpuDown(Vcpu& v) {
+  // Xen's VCPUOP_down: the last vCPU going down powers the domain off instead.
+  bool othersUp = false;
+  for (auto& other : vcpus_) othersUp |= other.get() != &v && other->isUp();
+  if (!othersUp) {
     log_->info("all vCPUs offline: powering off");
     shutdown(SHUTDOWN_poweroff);
+    return;
   }
+  v.takeDown();
+}
+
+void Domain::timerFired(uint32_t vcpu) {
+  if (services_.eventChannels) services_.eventChannels->raiseVirq(static_cast<uint16_t>(domid_), VIRQ_TIMER, vcpu);
 }
 
 void Domain::stopAndJoin() {
@@ -189,6 +209,8 @@ void Domain::teardown() {
 
 void Domain::teardownLocked() {
   stopAndJoinLocked();
+  // Timer callbacks raise upcalls, which take vmMutex_: none may run past here.
+  for (auto& v : vcpus_) v->timers().stopAll();
   if (services_.eventChannels) services_.eventChannels->removeDomain(static_cast<uint16_t>(domid_));
   {
     std::unique_lock vmLock(vmMutex_);
@@ -238,11 +260,26 @@ bool Domain::noteRestartAllowed() {
 Status Domain::raiseUpcall(uint32_t vcpu) {
   std::shared_lock vmLock(vmMutex_);
   if (!vm_ || vcpu >= vcpus_.size()) return error(ESRCH, "no such vCPU to notify");
-  vcpus_[vcpu]->wake();  // ends SCHEDOP_block even when no callback is configured
+  Vcpu& v = *vcpus_[vcpu];
+  v.wake();  // ends SCHEDOP_block even when no callback is configured
+  // vCPU i has APIC id i (XenCpuid sets leaf 1 and 0xb that way).
+  if (const uint8_t own = v.upcallVector()) return vm_->signalMsi(vcpu, own);
   const std::optional<uint8_t> vector = callbackVector(hvmParam(HVM_PARAM_CALLBACK_IRQ));
   if (!vector) return Status::ok();
-  // vCPU i has APIC id i (XenCpuid sets leaf 1 and 0xb that way).
-  return vm_->signalMsi(vcpu, *vector);
+  return v.raiseCallback(*vm_, *vector);
+}
+
+Status Domain::signalMsi(uint32_t vcpu, uint8_t vector) {
+  std::shared_lock vmLock(vmMutex_);
+  if (!vm_) return error(ESRCH, "domain has no VM");
+  return vm_->signalMsi(vcpu, vector);
+}
+
+vcpu_info_t* Domain::vcpuInfo(uint32_t vcpu) {
+  if (vcpu < vcpus_.size()) {
+    if (vcpu_info_t* vi = vcpus_[vcpu]->registeredVcpuInfo()) return vi;
+  }
+  return sharedInfo_ ? sharedInfo_->vcpuInfo(vcpu) : nullptr;
 }
 
 uint64_t Domain::hvmParam(uint32_t index) const {

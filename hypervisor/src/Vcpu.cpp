@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <chrono>
+
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/ExitDispatcher.h"
 
@@ -22,10 +24,19 @@ uint64_t clockNs(clockid_t c) {
 }
 }  // namespace
 
-Vcpu::Vcpu(Domain& domain, uint32_t id, std::unique_ptr<VcpuBackend> backend)
-    : domain_(domain), id_(id), backend_(std::move(backend)), stateEntryNs_(monotonicNs()) {}
+Vcpu::Vcpu(Domain& domain, uint32_t id, std::unique_ptr<VcpuBackend> backend, TimerQueue& timers,
+           std::function<void()> onTimer)
+    : domain_(domain),
+      id_(id),
+      backend_(std::move(backend)),
+      // vCPU 0 is built ready to run; the others wait for VCPUOP_initialise + VCPUOP_up.
+      down_(id != 0),
+      initialised_(id == 0),
+      timers_(timers, std::move(onTimer)),
+      stateEntryNs_(monotonicNs()) {}
 
 Vcpu::~Vcpu() {
+  timers_.stopAll();
   requestStop();
   join();
 }
@@ -36,6 +47,7 @@ void Vcpu::setState(VcpuRunState s) {
   const VcpuRunState old = state_.load();
   if (old == VcpuRunState::Blocked) blockedNs_ += now - stateEntryNs_;
   if (old == VcpuRunState::Offline) offlineNs_ += now - stateEntryNs_;
+  if (old == VcpuRunState::Parked) runnableNs_ += now - stateEntryNs_;
   stateEntryNs_ = now;
   state_.store(s);
   cv_.notify_all();
@@ -55,10 +67,17 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
     std::lock_guard lk(m_);
     pthread_getcpuclockid(pthread_self(), &cpuClock_);
   }
+  if (Status s = clock_.calibrate(*backend_); !s.isOk()) {
+    domain_.log().warn("vCPU{}: no guest TSC ({}); vcpu_time_info stays zero", id_, s.message());
+  }
+  publishTime();
   while (waitWhileParked()) {
+    serviceCallback();
+    if (clock_.calibrated() && clock_.stale(monotonicNs())) publishTime();
     VcpuExit& exit = backend_->run();
     if (dispatcher.dispatch(*this, exit) == ExitAction::Stop) break;
   }
+  timers_.stopAll();
   std::lock_guard lk(m_);
   finalCpuNs_ += clockNs(cpuClock_);
   threadAlive_ = false;
@@ -67,12 +86,36 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
 
 bool Vcpu::waitWhileParked() {
   std::unique_lock lk(m_);
-  if (pauseRequested_ && !stopRequested_) {
-    setState(VcpuRunState::Parked);
-    cv_.wait(lk, [this] { return !pauseRequested_ || stopRequested_; });
-    setState(VcpuRunState::Running);
+  auto parked = [this] { return (pauseRequested_ || down_.load()) && !stopRequested_; };
+  while (parked()) {
+    const VcpuRunState s = down_.load() ? VcpuRunState::Offline : VcpuRunState::Parked;
+    if (state_.load() != s) setState(s);
+    cv_.wait(lk);
   }
+  if (state_.load() != VcpuRunState::Running && !stopRequested_) setState(VcpuRunState::Running);
   return !stopRequested_;
+}
+
+void Vcpu::serviceCallback() {
+  const uint8_t vector = callbackReinject_.exchange(0);
+  if (vector == 0) return;
+  if (Status s = backend_->clearInService(vector); !s.isOk()) {
+    domain_.log().warn("vCPU{}: cannot clear callback vector {:#x} in service: {}", id_, vector, s.message());
+  }
+  if (Status s = domain_.signalMsi(id_, vector); !s.isOk()) {
+    domain_.log().warn("vCPU{}: callback vector {:#x} not injected: {}", id_, vector, s.message());
+  }
+}
+
+Status Vcpu::raiseCallback(VmBackend& vm, uint8_t vector) {
+  if (!callbackMayBeInService_.exchange(true)) return vm.signalMsi(id_, vector);
+  callbackReinject_.store(vector);
+  backend_->kick();
+  return Status::ok();
+}
+
+void Vcpu::publishTime() {
+  if (vcpu_info_t* vi = domain_.vcpuInfo(id_)) clock_.publish(&vi->time);
 }
 
 void Vcpu::requestStop() {
@@ -107,16 +150,44 @@ void Vcpu::unpause() {
   cv_.notify_all();
 }
 
-void Vcpu::block() {
+void Vcpu::bringUp(const ExitDispatcher& dispatcher) {
+  {
+    std::lock_guard lk(m_);
+    down_.store(false);
+  }
+  cv_.notify_all();
+  start(dispatcher);
+}
+
+void Vcpu::takeDown() {
+  {
+    std::lock_guard lk(m_);
+    down_.store(true);
+  }
+  cv_.notify_all();
+  backend_->kick();  // a no-op for the calling vCPU itself until it re-enters run()
+}
+
+bool Vcpu::block(std::optional<uint64_t> deadlineNs) {
   std::unique_lock lk(m_);
-  if (wakePending_ || stopRequested_ || pauseRequested_) {
+  auto woken = [this] { return wakePending_ || stopRequested_ || pauseRequested_ || down_.load(); };
+  if (woken()) {
     wakePending_ = false;
-    return;
+    pollPort_.store(kNotPolling);
+    return true;
   }
   setState(VcpuRunState::Blocked);
-  cv_.wait(lk, [this] { return wakePending_ || stopRequested_ || pauseRequested_; });
+  bool ok = true;
+  if (deadlineNs) {
+    // steady_clock is CLOCK_MONOTONIC on Linux, Xen system time here.
+    ok = cv_.wait_until(lk, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(*deadlineNs)), woken);
+  } else {
+    cv_.wait(lk, woken);
+  }
   wakePending_ = false;
+  pollPort_.store(kNotPolling);
   setState(VcpuRunState::Running);
+  return ok;
 }
 
 void Vcpu::wake() {
@@ -127,9 +198,10 @@ void Vcpu::wake() {
   cv_.notify_all();
 }
 
-bool Vcpu::isUp() const {
-  const VcpuRunState s = state_.load();
-  return s != VcpuRunState::Offline && s != VcpuRunState::Stopped;
+void Vcpu::portPending(uint32_t port) {
+  const int64_t p = pollPort_.load();
+  if (p == kNotPolling) return;
+  if (p == kAnyPort || p == static_cast<int64_t>(port)) wake();
 }
 
 uint64_t Vcpu::cpuTimeNs() const {
@@ -145,6 +217,7 @@ vcpu_runstate_info Vcpu::runstate() const {
   const VcpuRunState s = state_.load();
   r.state_entry_time = stateEntryNs_;
   r.time[RUNSTATE_running] = cpu;
+  r.time[RUNSTATE_runnable] = runnableNs_ + (s == VcpuRunState::Parked ? now - stateEntryNs_ : 0);
   r.time[RUNSTATE_blocked] = blockedNs_ + (s == VcpuRunState::Blocked ? now - stateEntryNs_ : 0);
   r.time[RUNSTATE_offline] = offlineNs_ + (s == VcpuRunState::Offline || s == VcpuRunState::Stopped ? now - stateEntryNs_ : 0);
   switch (s) {

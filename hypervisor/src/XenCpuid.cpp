@@ -42,7 +42,7 @@ std::vector<kvm_cpuid_entry2> buildXenCpuid(const std::vector<kvm_cpuid_entry2>&
     t.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
     out.push_back(t);
   }
-  out.push_back(leaf(base + 4, XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT, who.vcpuId, who.domid));
+  out.push_back(leaf(base + 4, XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT | XEN_HVM_CPUID_UPCALL_VECTOR, who.vcpuId, who.domid));
   return out;
 }
 

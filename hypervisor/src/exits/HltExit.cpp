@@ -10,8 +10,8 @@ ExitAction handleHltExit(Vcpu& vcpu) {
   if ((vcpu.backend().regs().rflags & kIf) == 0) {
     // Xen: HLT with interrupts off can never wake, so the vCPU goes down.
     vcpu.domain().log().info("vCPU{}: hlt with interrupts disabled: vCPU down", vcpu.id());
-    vcpu.domain().vcpuWentDown();
-    return ExitAction::Stop;
+    vcpu.domain().takeVcpuDown(vcpu);
+    return ExitAction::Continue;
   }
   vcpu.block();
   return ExitAction::Continue;

@@ -4,6 +4,7 @@
 #include <xen/hvm/params.h>
 
 #include "smartvm/hv/Domain.h"
+#include "smartvm/hv/Vcpu.h"
 #include "smartvm/hv/hypercalls/HypercallTable.h"
 
 namespace smartvm::hv {
@@ -46,12 +47,29 @@ int64_t param(HypercallContext& ctx, uint64_t arg, bool set) {
   return ctx.mem.writeObj(arg, p).isOk() ? 0 : -EFAULT;
 }
 
+// Xen 4.17's per-vCPU upcall vector, preferred over HVM_PARAM_CALLBACK_IRQ.
+// Delivered through the LAPIC like any interrupt, so the guest EOIs it.
+int64_t upcallVector(HypercallContext& ctx, uint64_t arg) {
+  xen_hvm_evtchn_upcall_vector_t op{};
+  if (!ctx.mem.readObj(arg, op).isOk()) return -EFAULT;
+  if (op.vector < 0x10) return -EINVAL;
+  Vcpu* v = ctx.domain.vcpu(op.vcpu);
+  if (v == nullptr) return -ENOENT;
+  v->setUpcallVector(op.vector);
+  // Deliver what is already pending (Xen's hvm_assert_evtchn_irq).
+  if (vcpu_info_t* vi = ctx.domain.vcpuInfo(op.vcpu); vi && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) {
+    (void)ctx.domain.raiseUpcall(op.vcpu);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int64_t doHvmOp(HypercallContext& ctx, const HypercallArgs& a) {
   switch (a[0]) {
     case HVMOP_set_param: return param(ctx, a[1], true);
     case HVMOP_get_param: return param(ctx, a[1], false);
+    case HVMOP_set_evtchn_upcall_vector: return upcallVector(ctx, a[1]);
     default: return -ENOSYS;
   }
 }

@@ -103,6 +103,45 @@ Status KvmVcpu::setCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
   return Status::ok();
 }
 
+Status KvmVcpu::makeRunnable() {
+  kvm_mp_state mp{};
+  mp.mp_state = KVM_MP_STATE_RUNNABLE;
+  if (ioctl(fd_, KVM_SET_MP_STATE, &mp) < 0) return errnoStatus("KVM_SET_MP_STATE");
+  return Status::ok();
+}
+
+Status KvmVcpu::clearInService(uint8_t vector) {
+  kvm_lapic_state st{};
+  if (ioctl(fd_, KVM_GET_LAPIC, &st) < 0) return errnoStatus("KVM_GET_LAPIC");
+  // ISR: eight 32-bit registers from APIC offset 0x100, 16 bytes apart.
+  const size_t off = 0x100 + (vector / 32u) * 0x10;
+  uint32_t isr = 0;
+  std::memcpy(&isr, st.regs + off, sizeof isr);
+  const uint32_t bit = 1u << (vector % 32u);
+  if ((isr & bit) == 0) return Status::ok();
+  isr &= ~bit;
+  std::memcpy(st.regs + off, &isr, sizeof isr);
+  if (ioctl(fd_, KVM_SET_LAPIC, &st) < 0) return errnoStatus("KVM_SET_LAPIC");
+  return Status::ok();
+}
+
+Result<uint64_t> KvmVcpu::guestTsc() {
+  struct {
+    kvm_msrs hdr;
+    kvm_msr_entry entry;
+  } m{};
+  m.hdr.nmsrs = 1;
+  m.entry.index = 0x10;  // IA32_TIME_STAMP_COUNTER
+  if (ioctl(fd_, KVM_GET_MSRS, &m) != 1) return errnoStatus("KVM_GET_MSRS(IA32_TSC)");
+  return static_cast<uint64_t>(m.entry.data);
+}
+
+Result<uint32_t> KvmVcpu::tscKhz() {
+  const int khz = ioctl(fd_, KVM_GET_TSC_KHZ, 0);
+  if (khz <= 0) return errnoStatus("KVM_GET_TSC_KHZ");
+  return static_cast<uint32_t>(khz);
+}
+
 void KvmVcpu::bindToCurrentThread() {
   thread_.store(pthread_self());
   bound_.store(true);

@@ -24,6 +24,10 @@ class KvmVcpu final : public VcpuBackend {
   Status setRegs(const kvm_regs& r) override;
   Status setSregs(const kvm_sregs& s) override;
   Status setCpuid(const std::vector<kvm_cpuid_entry2>& entries) override;
+  Status makeRunnable() override;
+  Status clearInService(uint8_t vector) override;
+  Result<uint64_t> guestTsc() override;
+  Result<uint32_t> tscKhz() override;
   void kick() override;
   void bindToCurrentThread() override;
 

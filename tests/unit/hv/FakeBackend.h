@@ -38,8 +38,28 @@ class FakeVcpu final : public VcpuBackend {
     cpuid = entries;
     return Status::ok();
   }
+  Status makeRunnable() override {
+    runnableMarks.fetch_add(1);
+    return Status::ok();
+  }
+  Status clearInService(uint8_t vector) override {
+    std::lock_guard lk(m_);
+    clearedInService.push_back(vector);
+    return Status::ok();
+  }
+  Result<uint64_t> guestTsc() override { return tsc.load(); }
+  Result<uint32_t> tscKhz() override { return tscKhzValue; }
   void kick() override;
   void bindToCurrentThread() override {}
+
+  /// Vectors passed to clearInService, in order (under the fake's lock).
+  std::vector<uint8_t> inServiceClears() {
+    std::lock_guard lk(m_);
+    return clearedInService;
+  }
+  std::atomic<uint64_t> tsc{1000000};
+  std::atomic<int> runnableMarks{0};
+  uint32_t tscKhzValue = 2000000;  // 2 GHz
 
   /// Queues an exit for a later run(). Thread-safe.
   void script(const VcpuExit& e);
@@ -59,6 +79,7 @@ class FakeVcpu final : public VcpuBackend {
   std::mutex m_;
   std::condition_variable cv_;
   std::deque<VcpuExit> queue_;
+  std::vector<uint8_t> clearedInService;
   bool kicked_ = false;
   VcpuExit current_{};
 };

@@ -80,7 +80,8 @@ TEST(XenCpuid, HvmLeafCarriesVcpuIdAndDomid) {
   const auto t = buildXenCpuid(test::fakeHostCpuid(), {3, 42});
   const auto* hvm = findLeaf(t, 0x40000004);
   ASSERT_NE(hvm, nullptr);
-  EXPECT_EQ(hvm->eax, static_cast<uint32_t>(XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT));
+  EXPECT_EQ(hvm->eax, static_cast<uint32_t>(XEN_HVM_CPUID_VCPU_ID_PRESENT | XEN_HVM_CPUID_DOMID_PRESENT |
+                                            XEN_HVM_CPUID_UPCALL_VECTOR));
   EXPECT_EQ(hvm->ebx, 3u);
   EXPECT_EQ(hvm->ecx, 42u);
 }

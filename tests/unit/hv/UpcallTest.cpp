@@ -44,7 +44,10 @@ TEST(Upcall, SignalsTheCallbackVectorToTheVcpusApic) {
 TEST(Upcall, NoCallbackMeansNoInterruptButStillAWake) {
   DomainHarness h("nocallback", 64, 2);
   ASSERT_TRUE(h.bootAndStart());
-  Vcpu* v1 = h.domain().vcpu(1);  // offline, not paused: block() really sleeps
+  Vcpu* v1 = h.domain().vcpu(1);
+  // Up (a down vCPU never sleeps in block()); its thread sits in the fake's run().
+  v1->markInitialised();
+  v1->bringUp(h.domain().dispatcher());
   auto blocked = std::async(std::launch::async, [v1] { v1->block(); });
   ASSERT_TRUE(waitUntil([v1] { return v1->runState() == VcpuRunState::Blocked; }));
   EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout) << "woke with no event";

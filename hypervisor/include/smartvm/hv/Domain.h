@@ -23,6 +23,7 @@
 #include "smartvm/hv/Vcpu.h"
 #include "smartvm/hv/devices/Bus.h"
 #include "smartvm/hv/kvm/VmBackend.h"
+#include "smartvm/hv/time/TimerQueue.h"
 #include "smartvm/v1/domain.pb.h"
 
 namespace smartvm::hv {
@@ -38,6 +39,8 @@ struct DomainServices {
   std::string logDir;  ///< per-domain log files go here; empty = none
   /// The machine's event channels; the domain registers itself on boot. May be null.
   evtchn::EventChannels* eventChannels = nullptr;
+  /// Runs the vCPUs' Xen timers; null = the domain runs its own timer thread.
+  TimerQueue* timers = nullptr;
 };
 
 enum class DomainPhase { Built, Running, Shutdown, Dying };
@@ -94,17 +97,30 @@ class Domain {
   const uint8_t* handle() const { return uuid_.data(); }
   spdlog::logger& log() { return *log_; }
 
-  /// An event is pending for vCPU `vcpu`: wakes it if blocked and raises the
-  /// callback vector set by HVM_PARAM_CALLBACK_IRQ on its LAPIC. Any thread;
-  /// ESRCH once the domain's VM is gone.
+  /// An event is pending for vCPU `vcpu`: wakes it if blocked and raises its
+  /// upcall vector (HVMOP_set_evtchn_upcall_vector) or else the domain's
+  /// HVM_PARAM_CALLBACK_IRQ vector on its LAPIC. Any thread; ESRCH once the
+  /// domain's VM is gone.
   Status raiseUpcall(uint32_t vcpu);
+  /// Sends a fixed interrupt `vector` to vCPU `vcpu`'s LAPIC. Any thread.
+  Status signalMsi(uint32_t vcpu, uint8_t vector);
+  /// vCPU `vcpu`'s vcpu_info: the one it registered, else its shared_info slot
+  /// (vCPUs 0..31), else nullptr.
+  vcpu_info_t* vcpuInfo(uint32_t vcpu);
+  /// The dispatcher vCPU threads run with (for VCPUOP_up).
+  const ExitDispatcher& dispatcher() const { return *services_.dispatcher; }
+  /// Serialises VCPUOP_initialise/up/down/register_vcpu_info (Xen's domain_lock).
+  std::mutex& vcpuOpMutex() { return vcpuOpMutex_; }
+  /// Sends VIRQ_TIMER to vCPU `vcpu` (its Xen timers end here).
+  void timerFired(uint32_t vcpu);
 
   uint64_t hvmParam(uint32_t index) const;
   void setHvmParam(uint32_t index, uint64_t value);
   /// SCHEDOP_shutdown_code: the reason reported if the domain later shuts down.
   void setShutdownCode(unsigned reason) { shutdownCode_.store(reason); }
-  /// Called when a vCPU goes down; all down = power off (Xen's HLT-with-IF=0 rule).
-  void vcpuWentDown();
+  /// Takes `v` down (VCPUOP_down, HLT with interrupts off); when no vCPU is
+  /// left up the domain powers off, as Xen's do.
+  void takeVcpuDown(Vcpu& v);
 
  private:
   Status createVcpus();
@@ -120,6 +136,7 @@ class Domain {
   std::array<uint8_t, 16> uuid_{};
   uint64_t createdUnixMs_;
 
+  std::unique_ptr<TimerQueue> ownTimers_;  // when services_ brings none
   std::unique_ptr<VmBackend> vm_;
   std::unique_ptr<GuestRam> ram_;
   std::unique_ptr<SharedInfoPage> sharedInfo_;
@@ -131,6 +148,7 @@ class Domain {
 
   mutable std::mutex controlMutex_;     // serialises pause/unpause/start/teardown; never taken on vCPU threads
   mutable std::mutex stateMutex_;
+  std::mutex vcpuOpMutex_;
   // Guards vm_ against teardown for threads that inject interrupts (other
   // domains' vCPUs, dom0 daemons); never held while waiting for a vCPU.
   std::shared_mutex vmMutex_;  // short sections shared with vCPU threads
@@ -138,7 +156,6 @@ class Domain {
   std::atomic<unsigned> shutdownReason_{0};
   std::atomic<int> shutdownCode_{-1};
   std::atomic<unsigned> pauseCount_{0};
-  std::atomic<uint32_t> vcpusUp_{0};
   std::atomic<uint32_t> restarts_{0};
   std::vector<uint64_t> restartTimesNs_;  // recent restarts, for the restart-loop guard
   std::string crashDetail_;

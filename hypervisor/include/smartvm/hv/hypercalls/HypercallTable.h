@@ -54,6 +54,10 @@ int64_t doMemoryOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doHvmOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doVcpuOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doEventChannelOp(HypercallContext& ctx, const HypercallArgs& a);
+int64_t doSetTimerOp(HypercallContext& ctx, const HypercallArgs& a);
+
+/// Writes the calling vCPU's runstate to its registered area, if any.
+void updateRunstateArea(HypercallContext& ctx);
 
 /// Whether a domid argument names the calling domain; otherwise the -errno Xen
 /// gives an unprivileged caller (-ESRCH for reserved ids, -EPERM for others).

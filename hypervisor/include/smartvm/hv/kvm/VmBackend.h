@@ -38,6 +38,18 @@ class VcpuBackend {
   virtual Status setSregs(const kvm_sregs& s) = 0;
   virtual Status setCpuid(const std::vector<kvm_cpuid_entry2>& entries) = 0;
 
+  /// Marks an application processor runnable (KVM starts every vCPU but the
+  /// first waiting for INIT/SIPI); VCPUOP_initialise starts it directly.
+  virtual Status makeRunnable() = 0;
+  /// Clears `vector` in the local APIC's in-service register, as an EOI for
+  /// that vector alone would (Xen's callback vector needs no guest EOI).
+  /// Only while the vCPU is outside run(), on the thread that runs it.
+  virtual Status clearInService(uint8_t vector) = 0;
+  /// The guest's TSC now (IA32_TSC as the guest reads it). Outside run() only.
+  virtual Result<uint64_t> guestTsc() = 0;
+  /// The guest TSC's frequency in kHz.
+  virtual Result<uint32_t> tscKhz() = 0;
+
   /// Makes the current or next run() return Interrupted. Async-signal-safe
   /// to call from any thread; the backend signals the thread inside run().
   virtual void kick() = 0;
