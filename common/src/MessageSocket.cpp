@@ -22,12 +22,60 @@ Status writeAll(int fd, const void* buf, size_t len) {
   return Status::ok();
 }
 
-Status readAll(int fd, void* buf, size_t len) {
+// Sends the first chunk of `frame` with the descriptors attached, then the rest
+// plainly: the kernel ties SCM_RIGHTS to the first byte of that sendmsg.
+Status writeWithFds(int fd, const std::string& frame, std::span<const int> fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * MessageSocket::kMaxFds)] = {};
+  iovec iov{const_cast<char*>(frame.data()), frame.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errnoStatus("control socket send");
+  return writeAll(fd, frame.data() + n, frame.size() - static_cast<size_t>(n));
+}
+
+// Reads exactly `len` bytes, keeping any descriptors that arrive on the way.
+// Linux ends a read at a message carrying descriptors, so a frame's fds come
+// with its own bytes, never with the next frame's.
+Status readAll(int fd, void* buf, size_t len, std::vector<UniqueFd>& fds) {
   auto* p = static_cast<char*>(buf);
   while (len > 0) {
-    const ssize_t n = ::recv(fd, p, len, 0);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * MessageSocket::kMaxFds)];
+    iovec iov{p, len};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errnoStatus("control socket recv");
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int received;
+        std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        fds.emplace_back(received);
+      }
+    }
+    // Checked per read: a peer dribbling descriptors must not exhaust ours.
+    if ((msg.msg_flags & MSG_CTRUNC) != 0 || fds.size() > MessageSocket::kMaxFds) {
+      fds.clear();
+      return error(EPROTO, "control frame carried more than " + std::to_string(MessageSocket::kMaxFds) +
+                               " file descriptors");
+    }
     if (n == 0) return error(ENOTCONN, "peer closed the connection");
     p += n;
     len -= static_cast<size_t>(n);
@@ -75,24 +123,40 @@ Result<MessageSocket> MessageSocket::connectUnix(const std::string& path) {
   return MessageSocket(fd);
 }
 
-Status MessageSocket::send(const google::protobuf::MessageLite& msg) {
+Status MessageSocket::send(const google::protobuf::MessageLite& msg) { return send(msg, {}); }
+
+Status MessageSocket::send(const google::protobuf::MessageLite& msg, std::span<const int> fds) {
+  if (fds.size() > kMaxFds) {
+    return error(EINVAL, "a control frame carries at most " + std::to_string(kMaxFds) + " file descriptors");
+  }
   std::string body;
   if (!msg.SerializeToString(&body)) return error(EPROTO, "cannot serialise control message");
   if (body.size() > kMaxFrame) return error(EMSGSIZE, "control message too large");
   const uint32_t len = static_cast<uint32_t>(body.size());
   std::string frame(reinterpret_cast<const char*>(&len), sizeof(len));
   frame += body;
-  return writeAll(fd_, frame.data(), frame.size());
+  if (fds.empty()) return writeAll(fd_, frame.data(), frame.size());
+  return writeWithFds(fd_, frame, fds);
 }
 
 Status MessageSocket::recv(google::protobuf::MessageLite& msg) {
+  std::vector<UniqueFd> unwanted;  // closed on return: nobody asked for them
+  return recv(msg, unwanted);
+}
+
+Status MessageSocket::recv(google::protobuf::MessageLite& msg, std::vector<UniqueFd>& fds) {
+  fds.clear();
   uint32_t len = 0;
-  SMARTVM_TRY(readAll(fd_, &len, sizeof(len)));
-  if (len > kMaxFrame) return error(EMSGSIZE, "control frame of " + std::to_string(len) + " bytes refused");
+  SMARTVM_TRY(readAll(fd_, &len, sizeof(len), fds));
+  if (len > kMaxFrame) {
+    fds.clear();
+    return error(EMSGSIZE, "control frame of " + std::to_string(len) + " bytes refused");
+  }
   std::string body(len, '\0');
-  SMARTVM_TRY(readAll(fd_, body.data(), len));
-  if (!msg.ParseFromString(body)) return error(EPROTO, "malformed control message");
-  return Status::ok();
+  Status s = readAll(fd_, body.data(), len, fds);
+  if (s && !msg.ParseFromString(body)) s = error(EPROTO, "malformed control message");
+  if (!s) fds.clear();
+  return s;
 }
 
 Result<int> listenUnix(const std::string& path, unsigned mode) {

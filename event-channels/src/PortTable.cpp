@@ -24,6 +24,7 @@ std::optional<uint32_t> PortTable::findFreePort() {
 
 void PortTable::freePort(uint32_t port) {
   abi_->clearPending(port);
+  abi_->portFreed(port);
   channels_[port] = Channel{};
 }
 

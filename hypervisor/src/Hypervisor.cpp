@@ -155,6 +155,8 @@ Status Hypervisor::destroy(uint32_t domid) {
   remove(domid);
   spdlog::info("destroyed domain {} '{}'", domid, d->name());
   changed_.notify_all();
+  // Xen's domain_kill raises it again once the domain is gone.
+  eventChannels_.raiseVirq(evtchn::EventChannels::kControlDomain, VIRQ_DOM_EXC, 0);
   return Status::ok();
 }
 
@@ -187,6 +189,8 @@ void Hypervisor::onShutdown(uint32_t domid) {
     shutdownQueue_.push_back(domid);
   }
   changed_.notify_all();
+  // Xen's domain_shutdown: tell dom0 (xenstored, xl) a domain changed state.
+  eventChannels_.raiseVirq(evtchn::EventChannels::kControlDomain, VIRQ_DOM_EXC, 0);
 }
 
 void Hypervisor::reaperLoop() {
@@ -231,6 +235,25 @@ Result<smartvm::v1::DomainInfo> Hypervisor::domainInfo(uint32_t domid) {
   auto d = find(domid);
   if (!d) return error(ESRCH, "no domain with id " + std::to_string(domid));
   return d->info();
+}
+
+std::string Hypervisor::debugKeyDomains() {
+  std::vector<std::shared_ptr<Domain>> doms;
+  {
+    std::lock_guard lk(m_);
+    for (const auto& [id, d] : domains_) doms.push_back(d);
+  }
+  std::string out;
+  spdlog::info("'q' pressed -> dumping domain info (now = {} ns)", monotonicNs() - startNs_);
+  for (const auto& d : doms) {
+    const uint32_t n = d->config().vcpus();  // the config, not vcpus_, which a teardown may be clearing
+    // Xen's dump_domains: send_guest_vcpu_virq(v, VIRQ_DEBUG) for each vCPU.
+    for (uint32_t v = 0; v < n; ++v) eventChannels_.raiseVirq(static_cast<uint16_t>(d->domid()), VIRQ_DEBUG, v);
+    const std::string line = fmt::format("domain {} '{}': {} vCPU(s) sent VIRQ_DEBUG", d->domid(), d->name(), n);
+    spdlog::info("{}", line);
+    out += line + "\n";
+  }
+  return out;
 }
 
 Result<std::shared_ptr<ConsoleBuffer>> Hypervisor::console(uint32_t domid) {

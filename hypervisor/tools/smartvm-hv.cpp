@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xen/sched.h>
@@ -117,6 +118,14 @@ int main(int argc, char** argv) {
   if (!oneShot) {
     std::error_code ec;
     std::filesystem::create_directories(o.logDir, ec);
+  }
+
+  // Each domain holds KVM descriptors and each dom0 event channel port two
+  // eventfds: the default soft limit of 1024 would cap a busy host early.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
   }
 
   // Termination signals are taken synchronously by main; every thread inherits the mask.

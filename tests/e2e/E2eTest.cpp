@@ -285,6 +285,31 @@ TEST_F(E2eTest, InfoAndDmesg) {
   EXPECT_EQ(cli({"destroy", "dm"}).rc, 0);
 }
 
+TEST_F(E2eTest, EvtchnListAndDebugKeys) {
+  ASSERT_EQ(cli({"create", writeCfg("ev", "idle")}).rc, 0);
+  CliResult r = cli({"evtchn-list", "ev"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(" Port  State", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("    0  reserved"), std::string::npos) << r.out;
+  r = cli({"evtchn-list", "Domain-0"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("reserved"), std::string::npos) << r.out;
+  r = cli({"evtchn-list", "no-such-domain"}, 30s);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+
+  r = cli({"debug-keys", "q"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = cli({"dmesg"});
+  EXPECT_NE(r.out.find("'q' pressed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'ev': 1 vCPU(s) sent VIRQ_DEBUG"), std::string::npos) << r.out;
+  r = cli({"debug-keys", "Z"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("unknown debug key 'Z'"), std::string::npos) << r.err;
+  EXPECT_EQ(cli({"destroy", "ev"}).rc, 0);
+}
+
 TEST_F(E2eTest, DaemonsStopCleanlyAndGuestsOutliveSmartvmd) {
   ASSERT_EQ(cli({"create", writeCfg("survivor", "idle")}).rc, 0);
   ASSERT_EQ(::kill(dPid_, SIGTERM), 0);

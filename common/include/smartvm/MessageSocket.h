@@ -4,10 +4,13 @@
 #include <google/protobuf/message_lite.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "smartvm/Result.h"
 #include "smartvm/Status.h"
+#include "smartvm/UniqueFd.h"
 
 namespace smartvm {
 
@@ -15,6 +18,8 @@ class MessageSocket {
  public:
   /// Largest frame either side accepts; a bigger length prefix is a protocol error.
   static constexpr uint32_t kMaxFrame = 16u << 20;
+  /// Most file descriptors one frame may carry (SCM_RIGHTS); more is a protocol error.
+  static constexpr size_t kMaxFds = 16;
 
   MessageSocket() = default;
   explicit MessageSocket(int fd) : fd_(fd) {}
@@ -32,8 +37,15 @@ class MessageSocket {
   void close();
 
   Status send(const google::protobuf::MessageLite& msg);
-  /// Receives one message. ENOTCONN on orderly close by the peer.
+  /// Sends `msg` with `fds` attached to its first byte (SCM_RIGHTS); the peer
+  /// gets duplicates, ours stay open. EINVAL for more than kMaxFds or a bad fd.
+  Status send(const google::protobuf::MessageLite& msg, std::span<const int> fds);
+  /// Receives one message. ENOTCONN on orderly close by the peer. File
+  /// descriptors the peer attached are closed, never kept.
   Status recv(google::protobuf::MessageLite& msg);
+  /// Receives one message and the descriptors that came with it (close-on-exec,
+  /// in the order sent). More than kMaxFds is EPROTO, and none are kept.
+  Status recv(google::protobuf::MessageLite& msg, std::vector<UniqueFd>& fds);
 
  private:
   int fd_ = -1;

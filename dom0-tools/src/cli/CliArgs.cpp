@@ -48,6 +48,10 @@ std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
   addVerb(app, verbs, CliVerb::Info, "info", "show host and hypervisor information (xl info)");
   CLI::App* dmesg = addVerb(app, verbs, CliVerb::Dmesg, "dmesg", "print the hypervisor's message log");
   dmesg->add_flag("-c,--clear", cmd.clear, "clear the log after printing it");
+  addDomain(addVerb(app, verbs, CliVerb::EvtchnList, "evtchn-list", "list a domain's event channel ports"), cmd);
+  CLI::App* keys = addVerb(app, verbs, CliVerb::DebugKeys, "debug-keys",
+                           "send debug keys to the hypervisor (q: VIRQ_DEBUG to every guest vCPU); see dmesg");
+  keys->add_option("keys", cmd.keys, "the keys, e.g. q")->required();
   return verbs;
 }
 

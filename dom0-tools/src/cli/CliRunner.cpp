@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "smartvm/dom0/cli/DomainListFormat.h"
+#include "smartvm/dom0/cli/EventChannelFormat.h"
 #include "smartvm/dom0/cli/HostInfoFormat.h"
 #include "smartvm/dom0/cli/RpcErrorFormat.h"
 #include "smartvm/dom0/config/XlConfig.h"
@@ -30,6 +31,8 @@ int CliRunner::run(const CliCommand& cmd) {
     case CliVerb::Reboot: return shutdown(cmd);
     case CliVerb::Info: return info();
     case CliVerb::Dmesg: return dmesg(cmd);
+    case CliVerb::EvtchnList: return evtchnList(cmd.domain);
+    case CliVerb::DebugKeys: return debugKeys(cmd.keys);
   }
   return fail("unknown command");
 }
@@ -144,6 +147,28 @@ int CliRunner::dmesg(const CliCommand& cmd) {
   if (grpc::Status s = stub_->ReadHypervisorLog(&ctx, request, &log); !s.ok()) return fail(s);
   out_ << log.text();
   if (!log.text().empty() && log.text().back() != '\n') out_ << '\n';
+  return 0;
+}
+
+int CliRunner::evtchnList(const std::string& domain) {
+  v1::DomainRef ref;
+  ref.set_id(domain);
+  v1::ListEventChannelsResponse response;
+  grpc::ClientContext ctx;
+  setDeadline(ctx, kCallDeadline);
+  if (grpc::Status s = stub_->ListEventChannels(&ctx, ref, &response); !s.ok()) return fail(s);
+  out_ << formatEventChannels({response.ports().begin(), response.ports().end()});
+  return 0;
+}
+
+int CliRunner::debugKeys(const std::string& keys) {
+  v1::DebugKeysRequest request;
+  request.set_keys(keys);
+  v1::DebugKeysResponse response;
+  grpc::ClientContext ctx;
+  setDeadline(ctx, kCallDeadline);
+  // Silent on success, as xl debug-keys: what the keys did is in `smartvm dmesg`.
+  if (grpc::Status s = stub_->SendDebugKeys(&ctx, request, &response); !s.ok()) return fail(s);
   return 0;
 }
 

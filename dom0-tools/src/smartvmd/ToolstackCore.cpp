@@ -139,6 +139,26 @@ Result<v1::HostInfo> ToolstackCore::hostInfo() const {
   return std::move(*response.mutable_host());
 }
 
+Result<v1::ListEventChannelsResponse> ToolstackCore::listEventChannels(const std::string& ref) const {
+  SMARTVM_ASSIGN_OR_RETURN(const uint32_t domid, resolve(ref));
+  Request request;
+  request.mutable_evtchn_list()->set_dom(domid);
+  SMARTVM_ASSIGN_OR_RETURN(Response response, callOnDomain(std::move(request), ref));
+  if (!response.has_evtchn_ports()) return missingResult("evtchn_list", "a port list");
+  v1::ListEventChannelsResponse out;
+  out.set_domid(domid);
+  *out.mutable_ports() = std::move(*response.mutable_evtchn_ports()->mutable_ports());
+  return out;
+}
+
+Result<std::string> ToolstackCore::debugKeys(const std::string& keys) const {
+  if (keys.empty()) return error(EINVAL, "no debug keys given");
+  Request request;
+  request.mutable_debug_keys()->set_keys(keys);
+  SMARTVM_ASSIGN_OR_RETURN(Response response, hv_.call(std::move(request)));
+  return std::move(*response.mutable_text());
+}
+
 Result<std::string> ToolstackCore::hypervisorLog(bool clear) const {
   Request request;
   request.mutable_hv_log()->set_clear(clear);

@@ -103,4 +103,17 @@ grpc::Status ToolstackService::ReadHypervisorLog(grpc::ServerContext*, const v1:
   return answer("ReadHypervisorLog", "", result.status());
 }
 
+grpc::Status ToolstackService::ListEventChannels(grpc::ServerContext*, const v1::DomainRef* req,
+                                                 v1::ListEventChannelsResponse* out) {
+  return answerWith("ListEventChannels", req->id(), core_.listEventChannels(req->id()), out);
+}
+
+grpc::Status ToolstackService::SendDebugKeys(grpc::ServerContext*, const v1::DebugKeysRequest* req,
+                                             v1::DebugKeysResponse* out) {
+  spdlog::info("debug keys '{}'", req->keys());
+  auto result = core_.debugKeys(req->keys());
+  if (result.isOk()) out->set_text(std::move(*result));
+  return answer("SendDebugKeys", "", result.status());
+}
+
 }  // namespace smartvm::dom0

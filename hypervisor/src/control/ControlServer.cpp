@@ -86,6 +86,8 @@ void ControlServer::acceptLoop() {
 void ControlServer::serve(int fd, std::atomic<bool>& done) {
   {
     MessageSocket sock(fd);
+    // The connection's dom0 event channel ports, closed when it ends.
+    Dom0PortOwner owner(hv_.dom0EventChannels());
     for (;;) {
       pb::Request req;
       Status s = sock.recv(req);
@@ -93,7 +95,11 @@ void ControlServer::serve(int fd, std::atomic<bool>& done) {
         if (s.code() != ENOTCONN) spdlog::warn("control socket: {}", s.toString());
         break;
       }
-      if (!sock.send(handle(req))) break;
+      std::vector<UniqueFd> fds;
+      const pb::Response resp = handle(req, owner, fds);
+      std::vector<int> raw;
+      for (const UniqueFd& f : fds) raw.push_back(f.get());
+      if (!sock.send(resp, raw)) break;
     }
     std::lock_guard lk(m_);
     connections_.erase(fd);
@@ -121,6 +127,12 @@ pb::Response withDomain(Hypervisor& hv, uint32_t domid, const Status& s) {
 }  // namespace
 
 pb::Response ControlServer::handle(const pb::Request& req) {
+  Dom0PortOwner owner(hv_.dom0EventChannels());
+  std::vector<UniqueFd> fds;
+  return handle(req, owner, fds);
+}
+
+pb::Response ControlServer::handle(const pb::Request& req, Dom0PortOwner& owner, std::vector<UniqueFd>& fds) {
   pb::Response r;
   switch (req.op_case()) {
     case pb::Request::kCreate: {
@@ -162,6 +174,14 @@ pb::Response ControlServer::handle(const pb::Request& req) {
       }
       break;
     }
+    case pb::Request::kEvtchnAllocUnbound:
+    case pb::Request::kEvtchnBindInterdomain:
+    case pb::Request::kEvtchnBindVirq:
+    case pb::Request::kEvtchnSend:
+    case pb::Request::kEvtchnClose:
+    case pb::Request::kEvtchnStatus:
+    case pb::Request::kEvtchnList: r = eventChannelOp(req, owner, fds); break;
+    case pb::Request::kDebugKeys: r = debugKeys(req.debug_keys()); break;
     case pb::Request::OP_NOT_SET: r = fail(error(EINVAL, "request names no operation")); break;
   }
   r.set_id(req.id());

@@ -89,6 +89,17 @@ TEST(CliArgs, InfoAndDmesg) {
   EXPECT_FALSE(cliOk({"dmesg"}).clear);
 }
 
+TEST(CliArgs, EvtchnListAndDebugKeys) {
+  const CliCommand e = cliOk({"evtchn-list", "web"});
+  EXPECT_EQ(e.verb, CliVerb::EvtchnList);
+  EXPECT_EQ(e.domain, "web");
+  const CliCommand k = cliOk({"debug-keys", "q"});
+  EXPECT_EQ(k.verb, CliVerb::DebugKeys);
+  EXPECT_EQ(k.keys, "q");
+  EXPECT_EQ(cli({"evtchn-list"}).exitCode, 1);
+  EXPECT_EQ(cli({"debug-keys"}).exitCode, 1);
+}
+
 TEST(CliArgs, ConnectFromOptionEnvironmentOrDefault) {
   EXPECT_EQ(cliOk({"list"}).connect, "unix:/run/smartvm/smartvmd.sock");
   EXPECT_EQ(cliOk({"list"}, "unix:/tmp/env.sock").connect, "unix:/tmp/env.sock");
@@ -103,7 +114,8 @@ TEST(CliArgs, HelpEverywhereExitsZero) {
   EXPECT_EQ(top.exitCode, 0);
   EXPECT_NE(top.out.find("Usage: smartvm"), std::string::npos);
   for (const char* verb :
-       {"create", "list", "console", "pause", "unpause", "destroy", "shutdown", "reboot", "info", "dmesg"}) {
+       {"create", "list", "console", "pause", "unpause", "destroy", "shutdown", "reboot", "info", "dmesg",
+        "evtchn-list", "debug-keys"}) {
     EXPECT_NE(top.out.find(verb), std::string::npos) << verb;
     const CliArgs sub = cli({verb, "--help"});
     EXPECT_EQ(sub.exitCode, 0) << verb;

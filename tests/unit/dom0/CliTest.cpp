@@ -15,6 +15,7 @@
 #include "SmartvmdFixture.h"
 #include "smartvm/dom0/cli/CliRunner.h"
 #include "smartvm/dom0/cli/DomainListFormat.h"
+#include "smartvm/dom0/cli/EventChannelFormat.h"
 #include "smartvm/dom0/cli/HostInfoFormat.h"
 
 namespace smartvm::dom0 {
@@ -166,6 +167,39 @@ TEST_F(Cli, InfoAndDmesg) {
   EXPECT_EQ(out_.str(), "(XEN) smartvm-hv starting\n(XEN) Domain-0 ready\n");
   EXPECT_EQ(run({"dmesg"}), 0);
   EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(Cli, EvtchnListPrintsTheTable) {
+  const uint32_t id = hv_.addDomain("web");
+  v1::EventChannel p;
+  p.set_port(1);
+  p.set_state(v1::EVENT_CHANNEL_STATE_INTERDOMAIN);
+  p.set_remote_domid(0);
+  p.set_remote_port(7);
+  p.set_pending(true);
+  hv_.eventChannels[id] = {p};
+  EXPECT_EQ(run({"evtchn-list", "web"}), 0);
+  EXPECT_EQ(out_.str(), formatEventChannels({p}));
+  EXPECT_NE(out_.str().find("    1  interdomain  dom 0 port 7                0        1       0\n"), std::string::npos)
+      << out_.str();
+  EXPECT_EQ(hv_.requests().back().evtchn_list().dom(), id);
+
+  EXPECT_EQ(run({"evtchn-list", "0"}), 0) << "Domain-0 has ports too";
+  EXPECT_NE(out_.str().find("reserved"), std::string::npos) << out_.str();
+  EXPECT_EQ(run({"evtchn-list", "nope"}), 1);
+  EXPECT_EQ(err_.str(), "smartvm: domain 'nope' not found\n");
+  EXPECT_EQ(run({"evtchn-list", "99"}), 1);
+  EXPECT_EQ(err_.str(), "smartvm: domain '99' not found\n");
+}
+
+TEST_F(Cli, DebugKeysIsSilentAndReachesTheHypervisor) {
+  EXPECT_EQ(run({"debug-keys", "q"}), 0);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(), "");
+  ASSERT_EQ(hv_.debugKeys.size(), 1u);
+  EXPECT_EQ(hv_.debugKeys[0], "q");
+  EXPECT_EQ(run({"debug-keys", "z"}), 1);
+  EXPECT_EQ(err_.str(), "smartvm: unknown debug key (supported: q)\n");
 }
 
 TEST_F(Cli, ConsoleStreamsUntilTheDomainIsGone) {

@@ -173,6 +173,30 @@ Response FakeHv::answerLocked(const Request& req, Lock& lock) {
       if (req.hv_log().clear()) log.clear();
       break;
     case Request::kWait: waitDomain(req.wait(), out, lock); break;
+    case Request::kEvtchnList: {
+      const uint32_t domid = req.evtchn_list().dom();
+      if (domid != 0 && live(domid) == nullptr) {
+        setError(out, ESRCH, fmt::format("no domain {} (it has no event channels)", domid));
+        break;
+      }
+      auto* ports = out.mutable_evtchn_ports();
+      ports->set_dom(domid);
+      if (auto it = eventChannels.find(domid); it != eventChannels.end()) {
+        for (const auto& p : it->second) *ports->add_ports() = p;
+      } else {
+        auto* reserved = ports->add_ports();
+        reserved->set_state(v1::EVENT_CHANNEL_STATE_RESERVED);
+      }
+      break;
+    }
+    case Request::kDebugKeys:
+      debugKeys.push_back(req.debug_keys().keys());
+      if (req.debug_keys().keys().find_first_not_of("q ") != std::string::npos) {
+        setError(out, EINVAL, "unknown debug key (supported: q)");
+      } else {
+        out.set_text(debugKeysText);
+      }
+      break;
     default: setError(out, EINVAL, "empty request");
   }
   return out;

@@ -53,6 +53,12 @@ class FakeHv {
 
   v1::HostInfo host;
   std::string log = "(XEN) smartvm-hv starting\n(XEN) Domain-0 ready\n";
+  /// Event channel ports `evtchn_list` answers per domid; a live domain not
+  /// in the map answers its reserved port 0 only.
+  std::map<uint32_t, std::vector<v1::EventChannel>> eventChannels;
+  /// Every `debug_keys` string received; 'q' is answered with `debugKeysText`.
+  std::vector<std::string> debugKeys;
+  std::string debugKeysText = "domain 1 'web': 1 vCPU(s) sent VIRQ_DEBUG\n";
 
  private:
   struct Dom {

@@ -381,6 +381,47 @@ TEST_F(SmartvmdService, HostInfoAndHypervisorLog) {
   EXPECT_TRUE(requestsOf(Request::kHvLog)[1].hv_log().clear());
 }
 
+TEST_F(SmartvmdService, ListEventChannelsByNameOrDomid) {
+  const uint32_t id = hv_.addDomain("web");
+  v1::EventChannel virq;
+  virq.set_port(2);
+  virq.set_state(v1::EVENT_CHANNEL_STATE_VIRQ);
+  virq.set_virq(3);
+  hv_.eventChannels[id] = {virq};
+  for (const std::string& name : {std::string("web"), std::to_string(id)}) {
+    v1::ListEventChannelsResponse resp;
+    const grpc::Status s = stub_->ListEventChannels(ctx().get(), ref(name), &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.domid(), id);
+    ASSERT_EQ(resp.ports_size(), 1);
+    EXPECT_EQ(resp.ports(0).virq(), 3u);
+  }
+  v1::ListEventChannelsResponse dom0;
+  ASSERT_TRUE(stub_->ListEventChannels(ctx().get(), ref("Domain-0"), &dom0).ok());
+  EXPECT_EQ(dom0.domid(), 0u);
+  EXPECT_EQ(dom0.ports(0).state(), v1::EVENT_CHANNEL_STATE_RESERVED);
+
+  v1::ListEventChannelsResponse none;
+  grpc::Status missing = stub_->ListEventChannels(ctx().get(), ref("77"), &none);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(missing.error_message(), "domain '77' not found");
+  EXPECT_EQ(stub_->ListEventChannels(ctx().get(), ref(""), &none).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SmartvmdService, SendDebugKeys) {
+  v1::DebugKeysRequest req;
+  req.set_keys("q");
+  v1::DebugKeysResponse resp;
+  const grpc::Status s = stub_->SendDebugKeys(ctx().get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.text(), hv_.debugKeysText);
+  req.set_keys("x");
+  EXPECT_EQ(stub_->SendDebugKeys(ctx().get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_keys("");
+  EXPECT_EQ(stub_->SendDebugKeys(ctx().get(), req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(hv_.debugKeys.size(), 2u) << "an empty string never reaches smartvm-hv";
+}
+
 TEST_F(SmartvmdService, HypervisorErrorsMapToGrpcCodes) {
   hv_.addDomain("web");
   hv_.setHook([](const Request& r, control::v1::Response& out) {

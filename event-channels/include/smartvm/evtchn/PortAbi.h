@@ -27,6 +27,10 @@ class PortAbi {
   [[nodiscard]] virtual bool isMasked(uint32_t port) const = 0;
   /// Returns ABI-private state to its initial value after EVTCHNOP_reset.
   virtual void reset() = 0;
+  /// `port` went back to Free (after clearPending). ABIs that keep per-binding
+  /// resources (HostPortAbi's eventfds) drop them here, so a port number handed
+  /// out again starts afresh.
+  virtual void portFreed(uint32_t /*port*/) {}
 };
 
 }  // namespace smartvm::evtchn

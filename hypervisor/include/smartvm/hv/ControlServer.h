@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "smartvm/UniqueFd.h"
+#include "smartvm/hv/Dom0PortOwner.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/LogRingSink.h"
 #include "smartvm/control/v1/control.pb.h"
@@ -31,13 +33,23 @@ class ControlServer {
   size_t trackedWorkers();
 
   /// Answers one request (the whole protocol, without sockets: for tests).
+  /// Dom0 event channel ports bound here are closed again before it returns.
   smartvm::control::v1::Response handle(const smartvm::control::v1::Request& req);
+  /// Answers one request of the connection `owner` stands for: dom0 ports it
+  /// binds belong to `owner`. Descriptors to send with the answer (its
+  /// fd_count) are appended to `fds`.
+  smartvm::control::v1::Response handle(const smartvm::control::v1::Request& req, Dom0PortOwner& owner,
+                                        std::vector<UniqueFd>& fds);
 
  private:
   void acceptLoop();
   void serve(int fd, std::atomic<bool>& done);
   void reapFinishedLocked();
   smartvm::control::v1::Response consoleRead(const smartvm::control::v1::ConsoleRead& r);
+  /// The evtchn_* and debug_keys operations (ControlServerEvtchn.cpp).
+  smartvm::control::v1::Response eventChannelOp(const smartvm::control::v1::Request& req, Dom0PortOwner& owner,
+                                                 std::vector<UniqueFd>& fds);
+  smartvm::control::v1::Response debugKeys(const smartvm::control::v1::DebugKeys& keys);
   std::string hypervisorLog(bool clear);
 
   Hypervisor& hv_;

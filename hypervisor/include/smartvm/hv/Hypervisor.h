@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "smartvm/Result.h"
+#include "smartvm/hv/Dom0EventChannels.h"
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/ExitDispatcher.h"
 #include "smartvm/v1/domain.pb.h"
@@ -44,6 +45,13 @@ class Hypervisor {
   Result<std::shared_ptr<ConsoleBuffer>> console(uint32_t domid);
   smartvm::v1::HostInfo hostInfo(const std::string& platformInfo);
   std::shared_ptr<Domain> find(uint32_t domid);
+  /// The machine's event channels (every domain's ports, domain 0's included).
+  evtchn::EventChannels& eventChannels() { return eventChannels_; }
+  /// Domain 0's event channel endpoint, used by the control socket.
+  Dom0EventChannels& dom0EventChannels() { return dom0Events_; }
+  /// Xen's debug key 'q': VIRQ_DEBUG to every vCPU of every guest, and the
+  /// domains in the log. Returns one line per domain notified.
+  std::string debugKeyDomains();
 
  private:
   Status validate(const smartvm::v1::DomainConfig& c);
@@ -69,6 +77,7 @@ class Hypervisor {
   bool stopping_ = false;
   std::thread reaper_;
   evtchn::EventChannels eventChannels_;  // after the table: its notify looks domains up
+  Dom0EventChannels dom0Events_{eventChannels_};  // after eventChannels_: registers dom0 in it
 };
 
 /// Domain-0, the control domain (the host), as `list` shows it.

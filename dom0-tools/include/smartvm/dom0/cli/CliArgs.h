@@ -6,7 +6,9 @@
 
 namespace smartvm::dom0 {
 
-enum class CliVerb { Create, List, Console, Pause, Unpause, Destroy, Shutdown, Reboot, Info, Dmesg };
+enum class CliVerb {
+  Create, List, Console, Pause, Unpause, Destroy, Shutdown, Reboot, Info, Dmesg, EvtchnList, DebugKeys
+};
 
 /// One parsed invocation; fields not used by the verb keep their defaults.
 struct CliCommand {
@@ -20,7 +22,8 @@ struct CliCommand {
   bool startPaused = false;            ///< create -p
   bool longFormat = false;             ///< list -l
   std::vector<std::string> domains;    ///< list [DOM...]
-  std::string domain;                  ///< console, pause, unpause, destroy, shutdown, reboot
+  std::string domain;                  ///< console, pause, unpause, destroy, shutdown, reboot, evtchn-list
+  std::string keys;                    ///< debug-keys
   bool wait = false;                   ///< shutdown/reboot -w
   bool force = false;                  ///< shutdown/reboot -F
   bool clear = false;                  ///< dmesg -c

@@ -35,6 +35,8 @@ class CliRunner {
   int shutdown(const CliCommand& cmd);
   int info();
   int dmesg(const CliCommand& cmd);
+  int evtchnList(const std::string& domain);
+  int debugKeys(const std::string& keys);
 
   /// Prints the one-line error for a failed call and returns 1.
   int fail(const grpc::Status& status);

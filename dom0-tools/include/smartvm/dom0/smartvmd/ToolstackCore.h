@@ -42,6 +42,10 @@ class ToolstackCore {
   Status readConsole(const v1::ReadConsoleRequest& request, const ChunkSink& sink, const CancelledFn& cancelled) const;
   Result<v1::HostInfo> hostInfo() const;
   Result<std::string> hypervisorLog(bool clear) const;
+  /// The domain's event channel ports (Domain-0's too, as "0" or "Domain-0").
+  Result<v1::ListEventChannelsResponse> listEventChannels(const std::string& ref) const;
+  /// Xen's debug keys; returns what smartvm-hv reports having done.
+  Result<std::string> debugKeys(const std::string& keys) const;
 
  private:
   /// Runs a domain operation on `ref`; answers the domain's info, from the reply or a fresh get.

@@ -25,6 +25,10 @@ class ToolstackService final : public v1::Toolstack::Service {
   grpc::Status GetHostInfo(grpc::ServerContext* ctx, const v1::HostInfoRequest* req, v1::HostInfo* out) override;
   grpc::Status ReadHypervisorLog(grpc::ServerContext* ctx, const v1::HypervisorLogRequest* req,
                                  v1::HypervisorLog* out) override;
+  grpc::Status ListEventChannels(grpc::ServerContext* ctx, const v1::DomainRef* req,
+                                 v1::ListEventChannelsResponse* out) override;
+  grpc::Status SendDebugKeys(grpc::ServerContext* ctx, const v1::DebugKeysRequest* req,
+                             v1::DebugKeysResponse* out) override;
 
  private:
   const ToolstackCore& core_;
