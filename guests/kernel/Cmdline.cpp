@@ -72,3 +72,8 @@ uint64_t Cmdline::numberOrFail(Str key, uint64_t def) const {
   }
   return v;
 }
+
+uint64_t Cmdline::requiredNumber(Str key) const {
+  if (!has(key)) fail(Line().str(key).str("= is required"));
+  return numberOrFail(key, 0);
+}

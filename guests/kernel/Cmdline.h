@@ -20,6 +20,9 @@ class Cmdline {
   /// number(), but a malformed value ends the guest with FAIL.
   uint64_t numberOrFail(Str key, uint64_t def) const;
 
+  /// numberOrFail() for an option without a default: absent ends the guest with FAIL.
+  uint64_t requiredNumber(Str key) const;
+
  private:
   /// Calls visit(key, value) for every word; stops early when it returns false.
   template <typename Visit>

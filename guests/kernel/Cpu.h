@@ -19,10 +19,28 @@ inline void wrmsr(uint32_t msr, uint64_t value) {
                : "memory");
 }
 
+inline uint64_t rdmsr(uint32_t msr) {
+  uint32_t lo, hi;
+  asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
 inline uint64_t rdtsc() {
   uint32_t lo, hi;
   asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
   return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+/// rdtsc after lfence, so it is not executed ahead of earlier loads (rdtsc_ordered).
+inline uint64_t rdtscOrdered() {
+  asm volatile("lfence" ::: "memory");
+  return rdtsc();
+}
+
+inline uint64_t readCr0() {
+  uint64_t v;
+  asm volatile("mov %%cr0, %0" : "=r"(v));
+  return v;
 }
 
 inline uint64_t readCr2() {
@@ -30,6 +48,30 @@ inline uint64_t readCr2() {
   asm volatile("mov %%cr2, %0" : "=r"(v));
   return v;
 }
+
+inline uint64_t readCr3() {
+  uint64_t v;
+  asm volatile("mov %%cr3, %0" : "=r"(v));
+  return v;
+}
+
+inline uint64_t readCr4() {
+  uint64_t v;
+  asm volatile("mov %%cr4, %0" : "=r"(v));
+  return v;
+}
+
+inline void cli() { asm volatile("cli" ::: "memory"); }
+
+/// Index of the lowest set bit of a non-zero word (bsf: the CPL0 emulator
+/// here knows it; tzcnt is not something to rely on).
+inline unsigned lowestBit(uint64_t v) {
+  uint64_t i;
+  asm("bsfq %1, %0" : "=r"(i) : "rm"(v) : "cc");
+  return static_cast<unsigned>(i);
+}
+
+inline void pause() { asm volatile("pause" ::: "memory"); }
 
 inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 inline void outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }

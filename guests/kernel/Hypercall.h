@@ -8,6 +8,7 @@
 #include <xen/sched.h>
 #include <xen/memory.h>
 #include <xen/vcpu.h>
+#include <xen/event_channel.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
 #include <xen/errno.h>
@@ -47,5 +48,10 @@ inline long hvmOp(unsigned op, void* arg) { return hypercall<__HYPERVISOR_hvm_op
 inline long vcpuOp(int cmd, unsigned vcpu, void* arg) {
   return hypercall<__HYPERVISOR_vcpu_op>(cmd, vcpu, ptr(arg));
 }
+
+inline long eventChannelOp(int cmd, void* arg) { return hypercall<__HYPERVISOR_event_channel_op>(cmd, ptr(arg)); }
+
+/// The legacy singleshot timer: absolute Xen system time in ns, 0 cancels.
+inline long setTimerOp(uint64_t timeoutAbsNs) { return hypercall<__HYPERVISOR_set_timer_op>(timeoutAbsNs); }
 
 }  // namespace xen

@@ -10,7 +10,8 @@ extern "C" char exception_stubs[];
 namespace idt {
 namespace {
 
-constexpr unsigned kVectors = 32;
+constexpr unsigned kExceptions = 32;
+constexpr unsigned kVectors = 256;
 constexpr unsigned kStubStride = 16;
 constexpr uint8_t kInterruptGate = 0x8e;  // present, DPL0, 64-bit interrupt gate
 
@@ -41,9 +42,13 @@ IdtGate gate(uint64_t handler) {
 
 void init() {
   uint64_t stubs = reinterpret_cast<uintptr_t>(exception_stubs);
-  for (unsigned v = 0; v < kVectors; ++v) gIdt[v] = gate(stubs + v * kStubStride);
-  cpu::lidt({sizeof(gIdt) - 1, reinterpret_cast<uintptr_t>(gIdt)});
+  for (unsigned v = 0; v < kExceptions; ++v) gIdt[v] = gate(stubs + v * kStubStride);
+  load();
 }
+
+void load() { cpu::lidt({sizeof(gIdt) - 1, reinterpret_cast<uintptr_t>(gIdt)}); }
+
+void setGate(uint8_t vector, void (*handler)()) { gIdt[vector] = gate(reinterpret_cast<uintptr_t>(handler)); }
 
 void loadEmpty() { cpu::lidt({0, 0}); }
 

@@ -13,6 +13,11 @@ const Workload kWorkloads[] = {
     {"triplefault", runTripleFault, nullptr},
     {"idle", runIdle, nullptr},
     {"spin", runSpin, nullptr},
+    {"pingpong", runPingPong, nullptr},
+    {"timer", runTimer, nullptr},
+    {"ipi", runIpi, nullptr},
+    {"wait", runWait, nullptr},
+    {"flood", runFlood, nullptr},
 };
 
 }  // namespace

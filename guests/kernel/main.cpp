@@ -2,9 +2,11 @@
 #include "kernel/Cmdline.h"
 #include "kernel/Console.h"
 #include "kernel/Cpu.h"
+#include "kernel/Events.h"
 #include "kernel/Hypercall.h"
 #include "kernel/Idt.h"
 #include "kernel/MemoryMap.h"
+#include "kernel/PerCpu.h"
 #include "kernel/PhysAlloc.h"
 #include "kernel/Shutdown.h"
 #include "kernel/Tss.h"
@@ -50,8 +52,9 @@ void runWorkload(const Cmdline& cmdline) {
 }  // namespace
 
 extern "C" [[noreturn]] void kernel_main(uint32_t startInfoPaddr) {
+  percpu::initBsp();
   idt::init();
-  tss::init(user::trapStackTop());
+  tss::init(0, user::trapStackTop());
   // Without Xen there is no console and no shutdown: stop quietly.
   if (!xen::init()) cpu::haltForever();
   printBanner();
@@ -60,6 +63,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t startInfoPaddr) {
   Cmdline cmdline(info.cmdline());
   console::print(Line().str("cmdline: ").str(cmdline.text()));
   initMemory(info);
+  events::configure(cmdline);
   runWorkload(cmdline);
   powerOff();
 }

@@ -5,7 +5,7 @@
 /// A fixed-size text line; appends past the capacity are dropped.
 class Line {
  public:
-  static constexpr size_t kCapacity = 240;
+  static constexpr size_t kCapacity = 400;
 
   Line& str(Str s);
   Line& ch(char c);

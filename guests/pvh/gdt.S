@@ -1,5 +1,6 @@
-/* The boot GDT. Slot GDT_TSS is filled at run time (kernel/Tss.cpp) because
- * a TSS descriptor splits its base address across fields. */
+/* The GDT every vCPU uses. The TSS slots (one per vCPU from GDT_TSS) are
+ * filled at run time (kernel/Tss.cpp) because a TSS descriptor splits its
+ * base address across fields. */
 #include "pvh/Boot.h"
 
 .section .data, "aw"
@@ -12,7 +13,7 @@ boot_gdt:
 	.quad	0x00cffb000000ffff	/* GDT_USER_CODE32: 32-bit, DPL3 (sysret layout) */
 	.quad	0x00cff3000000ffff	/* GDT_USER_DATA: flat, DPL3 */
 	.quad	0x00affb000000ffff	/* GDT_USER_CODE: 64-bit, DPL3 */
-	.quad	0, 0			/* GDT_TSS: 16-byte system descriptor */
+	.fill	2 * MAX_CPUS, 8, 0	/* GDT_TSS: a 16-byte system descriptor per vCPU */
 boot_gdt_end:
 
 .balign 8
@@ -20,3 +21,10 @@ boot_gdt_end:
 boot_gdt_ptr:
 	.word	boot_gdt_end - boot_gdt - 1
 	.long	boot_gdt
+
+/* The same GDT for lgdt in 64-bit mode, which reads an 8-byte base (APs). */
+.balign 8
+.globl boot_gdt_ptr64
+boot_gdt_ptr64:
+	.word	boot_gdt_end - boot_gdt - 1
+	.quad	boot_gdt

@@ -13,6 +13,11 @@ void runHcBench(const Cmdline& cmdline);
 void runTripleFault(const Cmdline& cmdline);
 void runIdle(const Cmdline& cmdline);
 void runSpin(const Cmdline& cmdline);
+void runPingPong(const Cmdline& cmdline);
+void runTimer(const Cmdline& cmdline);
+void runIpi(const Cmdline& cmdline);
+void runWait(const Cmdline& cmdline);
+void runFlood(const Cmdline& cmdline);
 
 // CPL3 helpers of CPL0 workloads.
 [[noreturn]] void spinForever(void* unused);

@@ -7,6 +7,7 @@
 #include "kernel/Shutdown.h"
 #include "kernel/Xen.h"
 #include "workloads/Workloads.h"
+#include "workloads/kernel/Selftest.h"
 
 namespace {
 
@@ -16,11 +17,6 @@ constexpr int kUnknownSchedOp = 1000;
 constexpr uint64_t kNonCanonical = 0xdead000000000;
 // Linux's HYPERVISOR_CALLBACK_VECTOR; nothing is delivered with IF=0.
 constexpr uint64_t kCallbackVector = 0xf3;
-
-struct Check {
-  const char* name;
-  bool (*run)(Line& detail);
-};
 
 bool versionMatchesCpuid(Line& d) {
   long version = xen::xenVersion(XENVER_version, nullptr);
@@ -147,7 +143,7 @@ bool schedOpUnknown(Line& d) {
   return rc == -XEN_ENOSYS || rc == -XEN_EINVAL;
 }
 
-const Check kChecks[] = {
+const SelftestCheck kChecks[] = {
     {"xen_version_matches_cpuid", versionMatchesCpuid},
     {"get_features", getFeatures},
     {"memory_map_matches_start_info", memoryMapMatchesStartInfo},
@@ -161,16 +157,29 @@ const Check kChecks[] = {
     {"sched_op_unknown_cmd", schedOpUnknown},
 };
 
-}  // namespace
-
-void runSelftest(const Cmdline&) {
-  uint64_t passed = 0, failed = 0;
-  for (const Check& check : kChecks) {
+void runSuite(const SelftestSuite& suite, uint64_t& passed, uint64_t& failed) {
+  for (size_t i = 0; i < suite.count; ++i) {
+    const SelftestCheck& check = suite.checks[i];
     Line detail;
     bool ok = check.run(detail);
     ok ? ++passed : ++failed;
     console::print(Line().str("check ").str(check.name).str(ok ? ": ok (" : ": FAILED (").str(detail.view()).ch(')'));
   }
+}
+
+}  // namespace
+
+const SelftestSuite kBaseSuite = {"base", kChecks, sizeof(kChecks) / sizeof(kChecks[0])};
+
+void runSelftest(const Cmdline& cmdline) {
+  const Str suite = cmdline.value("suite", "base");
+  const bool all = suite == "all";
+  if (!all && !(suite == kBaseSuite.name) && !(suite == kEventsSuite.name))
+    fail(Line().str("suite= must be base, events or all, not '").str(suite).ch('\''));
+  uint64_t passed = 0, failed = 0;
+  // base first: its shared_info check moves shared_info, events::init() moves it again.
+  if (all || suite == kBaseSuite.name) runSuite(kBaseSuite, passed, failed);
+  if (all || suite == kEventsSuite.name) runSuite(kEventsSuite, passed, failed);
   console::print(Line().str("RESULT selftest passed=").dec(passed).str(" failed=").dec(failed));
   if (failed != 0) fail(Line().str("selftest: ").dec(failed).str(" check(s) failed"));
 }
