@@ -64,6 +64,7 @@ class Hypervisor {
   Platform& platform_;
   HypervisorOptions opts_;
   HypercallTable hypercalls_;
+  TimerQueue timers_;  // every vCPU's Xen timers; outlives the domains
   ExitDispatcher dispatcher_;
   uint64_t startNs_;
 
