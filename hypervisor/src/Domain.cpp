@@ -86,7 +86,9 @@ Status Domain::boot() {
     SMARTVM_TRY(ec->addDomain(static_cast<uint16_t>(domid_),
                               std::make_unique<PollWakingAbi>(std::move(twoLevel), [this](uint32_t port) {
                                 for (auto& v : vcpus_) v->portPending(port);
-                              })));
+                              }),
+                              config_.max_event_channels() != 0 ? config_.max_event_channels()
+                                                                 : evtchn::EventChannels::kDefaultMaxPorts));
   }
   SMARTVM_ASSIGN_OR_RETURN(PvhEntry entry, loadPvhKernel(*ram_, config_));
   log_->info("built: {} MiB, {} vCPU(s), kernel {} entry {:#x} start_info {:#x}", config_.memory_mib(),

@@ -72,6 +72,10 @@ Status Hypervisor::validate(const smartvm::v1::DomainConfig& c) {
   if (c.type() != smartvm::v1::DOMAIN_TYPE_PVH && c.type() != smartvm::v1::DOMAIN_TYPE_UNSPECIFIED) {
     return error(EOPNOTSUPP, "only PVH domains are supported");
   }
+  if (c.max_event_channels() > evtchn::EventChannels::kDefaultMaxPorts) {
+    return error(EINVAL, "max_event_channels = " + std::to_string(c.max_event_channels()) + " exceeds the 2-level ABI's " +
+                             std::to_string(evtchn::EventChannels::kDefaultMaxPorts) + " ports");
+  }
   if (c.kernel().empty() || c.kernel()[0] != '/') return error(EINVAL, "kernel must be an absolute path");
   if (!c.ramdisk().empty() && c.ramdisk()[0] != '/') return error(EINVAL, "ramdisk must be an absolute path");
   return Status::ok();

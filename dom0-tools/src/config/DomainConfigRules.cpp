@@ -65,6 +65,10 @@ Status DomainConfigRules::validate(const v1::DomainConfig& config) {
   if (config.vcpus() < kMinVcpus || config.vcpus() > kMaxVcpus) {
     return invalid(fmt::format("vcpus: {} is out of range ({}..{})", config.vcpus(), kMinVcpus, kMaxVcpus));
   }
+  if (config.max_event_channels() > kMaxEventChannels) {
+    return invalid(fmt::format("max_event_channels: {} is out of range ({}..{})", config.max_event_channels(),
+                               kMinEventChannels, kMaxEventChannels));
+  }
   SMARTVM_TRY(checkPath("kernel", config.kernel(), true));
   SMARTVM_TRY(checkPath("ramdisk", config.ramdisk(), false));
   SMARTVM_TRY(checkAction("on_poweroff", config.on_poweroff()));

@@ -127,6 +127,12 @@ Status setVcpus(const XlSetting& s, const fs::path&, State& st) {
   return Status::ok();
 }
 
+Status setMaxEventChannels(const XlSetting& s, const fs::path&, State& st) {
+  SMARTVM_ASSIGN_OR_RETURN(const uint64_t n, integerIn(s, Rules::kMinEventChannels, Rules::kMaxEventChannels, ""));
+  st.config.set_max_event_channels(static_cast<uint32_t>(n));
+  return Status::ok();
+}
+
 Status setKernel(const XlSetting& s, const fs::path& baseDir, State& st) {
   SMARTVM_ASSIGN_OR_RETURN(const std::string path, readableFile(s, baseDir));
   st.config.set_kernel(path);
@@ -177,12 +183,13 @@ struct KeyEntry {
   XlKeys::Handler handler;
 };
 
-constexpr std::array<KeyEntry, 13> kKeys = {{
+constexpr std::array<KeyEntry, 14> kKeys = {{
     {"name", setName},
     {"type", setType},
     {"builder", setBuilder},
     {"memory", setMemory},
     {"vcpus", setVcpus},
+    {"max_event_channels", setMaxEventChannels},
     {"kernel", setKernel},
     {"ramdisk", setRamdisk},
     {"cmdline", setCmdline},

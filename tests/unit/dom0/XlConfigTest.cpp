@@ -98,6 +98,14 @@ TEST_F(XlConfigTest, IntegersMayBeQuotedOrHex) {
   EXPECT_EQ(parseOk(with("memory = 1048576")).memory_mib(), 1048576u);
 }
 
+TEST_F(XlConfigTest, MaxEventChannelsLowersThePortLimit) {
+  EXPECT_EQ(parseOk(with("max_event_channels = 64")).max_event_channels(), 64u);
+  EXPECT_EQ(parseOk(with("")).max_event_channels(), 0u) << "unset means the ABI's 4096";
+  EXPECT_EQ(parseError(with("max_event_channels = 4097")),
+            "guest.cfg:3: max_event_channels: 4097 is out of range (1..4096)");
+  EXPECT_EQ(parseError(with("max_event_channels = 0")), "guest.cfg:3: max_event_channels: 0 is out of range (1..4096)");
+}
+
 TEST_F(XlConfigTest, RootAndExtraCombineAsXlDoes) {
   EXPECT_EQ(parseOk(with("extra = \"console=hvc0\"")).cmdline(), "console=hvc0");
   EXPECT_EQ(parseOk(with("root = \"/dev/xvda1\"")).cmdline(), "root=/dev/xvda1");

@@ -2,6 +2,7 @@
 // shutdown and lifecycle actions.
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
 #include <gtest/gtest.h>
+#include <xen/event_channel.h>
 #include <xen/sched.h>
 
 #include "HvTestUtil.h"
@@ -61,6 +62,9 @@ TEST_F(HypervisorTest, CreateValidation) {
   auto many = config("many");
   many.set_vcpus(129);
   expectError(hv.createDomain(many), EINVAL, "129");
+  auto ports = config("ports");
+  ports.set_max_event_channels(4097);
+  expectError(hv.createDomain(ports), EINVAL, "max_event_channels = 4097");
   EXPECT_EQ(create("ok"), 1u) << "refusals before domid allocation use up no domid";
   auto missing = config("missing");
   missing.set_kernel("/tmp/smartvm-hv-test-does-not-exist");
@@ -91,6 +95,27 @@ TEST_F(HypervisorTest, DomidsAndList) {
   ASSERT_TRUE(hv.destroy(1).isOk());
   EXPECT_EQ(create("c"), 3u) << "domids are not reused at once";
   EXPECT_EQ(platform.vms().size(), 3u);
+}
+
+TEST_F(HypervisorTest, MaxEventChannelsLimitsTheDomainsPorts) {
+  auto c = config("few");
+  c.set_max_event_channels(8);
+  auto info = hv.createDomain(c);
+  ASSERT_TRUE(info.isOk()) << info.status().toString();
+  // Port 0 is reserved, so 7 ports fit; dom0 allocates on the guest's behalf.
+  int allocated = 0;
+  int64_t rc = 0;
+  while (allocated < 20) {
+    evtchn_alloc_unbound op{};
+    op.dom = static_cast<domid_t>(info->domid());
+    op.remote_dom = 0;
+    rc = hv.eventChannels().allocUnbound(0, op);
+    if (rc != 0) break;
+    EXPECT_LT(op.port, 8u);
+    ++allocated;
+  }
+  EXPECT_EQ(allocated, 7);
+  EXPECT_EQ(rc, -ENOSPC);
 }
 
 TEST_F(HypervisorTest, ZeroVcpusMeansOne) {

@@ -19,6 +19,9 @@ struct DomainConfigRules {
   static constexpr uint32_t kDefaultVcpus = 1;
   static constexpr uint32_t kMinVcpus = 1;
   static constexpr uint32_t kMaxVcpus = 128;
+  /// xl's max_event_channels; the 2-level ABI's 4096 ports is the most.
+  static constexpr uint32_t kMinEventChannels = 1;
+  static constexpr uint32_t kMaxEventChannels = 4096;
   static constexpr size_t kMaxNameLength = 64;
 
   /// Why `name` is not a valid domain name, or nullopt when it is:
