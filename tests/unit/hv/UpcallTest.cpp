@@ -48,7 +48,15 @@ TEST(Upcall, NoCallbackMeansNoInterruptButStillAWake) {
   // Up (a down vCPU never sleeps in block()); its thread sits in the fake's run().
   v1->markInitialised();
   v1->bringUp(h.domain().dispatcher());
+  // Wait until its loop is inside run(): it sets Running on the way in.
+  auto& fake1 = static_cast<test::FakeVcpu&>(v1->backend());
+  ASSERT_TRUE(waitUntil([&] { return fake1.runs.load() > 0; }));
   auto blocked = std::async(std::launch::async, [v1] { v1->block(); });
+  // On an early ASSERT return, end the block before the future's destructor waits for it.
+  struct WakeOnExit {
+    Vcpu* v;
+    ~WakeOnExit() { v->wake(); }
+  } wakeOnExit{v1};
   ASSERT_TRUE(waitUntil([v1] { return v1->runState() == VcpuRunState::Blocked; }));
   EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout) << "woke with no event";
   ASSERT_TRUE(h.domain().raiseUpcall(1).isOk());
