@@ -78,6 +78,7 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
     if (dispatcher.dispatch(*this, exit) == ExitAction::Stop) break;
   }
   timers_.stopAll();
+  backend_->unbindThread();
   std::lock_guard lk(m_);
   finalCpuNs_ += clockNs(cpuClock_);
   threadAlive_ = false;

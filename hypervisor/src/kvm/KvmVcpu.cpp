@@ -143,15 +143,22 @@ Result<uint32_t> KvmVcpu::tscKhz() {
 }
 
 void KvmVcpu::bindToCurrentThread() {
-  thread_.store(pthread_self());
-  bound_.store(true);
+  std::lock_guard lk(threadMutex_);
+  thread_ = pthread_self();
+  bound_ = true;
+}
+
+void KvmVcpu::unbindThread() {
+  std::lock_guard lk(threadMutex_);
+  bound_ = false;
 }
 
 void KvmVcpu::kick() {
   // immediate_exit covers the window before the thread enters KVM_RUN; the
   // signal covers a thread already inside it.
   __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-  if (bound_.load()) pthread_kill(thread_.load(), kKickSignal);
+  std::lock_guard lk(threadMutex_);
+  if (bound_) pthread_kill(thread_, kKickSignal);
 }
 
 }  // namespace smartvm::hv

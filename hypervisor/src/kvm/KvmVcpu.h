@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "smartvm/hv/kvm/VmBackend.h"
 
@@ -30,6 +31,7 @@ class KvmVcpu final : public VcpuBackend {
   Result<uint32_t> tscKhz() override;
   void kick() override;
   void bindToCurrentThread() override;
+  void unbindThread() override;
 
  private:
   KvmVcpu(int fd, kvm_run* run, int runSize) : fd_(fd), run_(run), runSize_(runSize) {}
@@ -39,8 +41,11 @@ class KvmVcpu final : public VcpuBackend {
   kvm_run* run_;
   int runSize_;
   VcpuExit exit_;
-  std::atomic<pthread_t> thread_{};
-  std::atomic<bool> bound_{false};
+  // Guards thread_/bound_ so that kick() cannot signal a thread between its
+  // unbindThread() and its exit.
+  std::mutex threadMutex_;
+  pthread_t thread_{};
+  bool bound_ = false;
 };
 
 }  // namespace smartvm::hv

@@ -51,6 +51,7 @@ class FakeVcpu final : public VcpuBackend {
   Result<uint32_t> tscKhz() override { return tscKhzValue; }
   void kick() override;
   void bindToCurrentThread() override {}
+  void unbindThread() override {}
 
   /// Vectors passed to clearInService, in order (under the fake's lock).
   std::vector<uint8_t> inServiceClears() {

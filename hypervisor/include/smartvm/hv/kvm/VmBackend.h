@@ -50,11 +50,15 @@ class VcpuBackend {
   /// The guest TSC's frequency in kHz.
   virtual Result<uint32_t> tscKhz() = 0;
 
-  /// Makes the current or next run() return Interrupted. Async-signal-safe
-  /// to call from any thread; the backend signals the thread inside run().
+  /// Makes the current or next run() return Interrupted. Safe to call from
+  /// any thread (not from a signal handler); the backend signals the thread
+  /// inside run().
   virtual void kick() = 0;
   /// Records which host thread calls run(), so kick() can signal it.
   virtual void bindToCurrentThread() = 0;
+  /// Called by that thread before it exits: kick() must never signal a
+  /// thread that is gone (its pthread_t may already be freed or reused).
+  virtual void unbindThread() = 0;
 };
 
 /// One virtual machine: its memory slots, interrupt controller and vCPUs.
