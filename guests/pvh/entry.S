@@ -31,13 +31,10 @@ pvh_start:
 	mov	%eax, %gs
 	mov	$kernel_stack_top, %esp
 
-	/* The loader zeroes bss too; do it again rather than trust it. */
-	mov	$__bss_start, %edi
-	mov	$__bss_end, %ecx
-	sub	%edi, %ecx
-	shr	$2, %ecx
-	xor	%eax, %eax
-	rep stosl
+	/* bss is not cleared here: an ELF loader zero-fills p_memsz beyond
+	 * p_filesz (Xen's libelf and smartvm's builder both do), and on a host
+	 * that emulates CPL0 code each rep-stos iteration costs an emulated
+	 * instruction, ~10 ms for this kernel's bss before its first exit. */
 
 	/* OSFXSR/OSXMMEXCPT now, so CPL3 workloads may use SSE. */
 	mov	$(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
