@@ -75,7 +75,10 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
     serviceCallback();
     if (clock_.calibrated() && clock_.stale(monotonicNs())) publishTime();
     VcpuExit& exit = backend_->run();
-    if (dispatcher.dispatch(*this, exit) == ExitAction::Stop) break;
+    const uint64_t t0 = monotonicNs(), slept0 = sleptNs_;
+    const ExitAction action = dispatcher.dispatch(*this, exit);
+    domain_.counters().exitHandlingNs.fetch_add(monotonicNs() - t0 - (sleptNs_ - slept0), std::memory_order_relaxed);
+    if (action == ExitAction::Stop) break;
   }
   timers_.stopAll();
   backend_->unbindThread();
@@ -178,6 +181,7 @@ bool Vcpu::block(std::optional<uint64_t> deadlineNs) {
     return true;
   }
   setState(VcpuRunState::Blocked);
+  const uint64_t sleepStart = monotonicNs();
   bool ok = true;
   if (deadlineNs) {
     // steady_clock is CLOCK_MONOTONIC on Linux, Xen system time here.
@@ -185,6 +189,7 @@ bool Vcpu::block(std::optional<uint64_t> deadlineNs) {
   } else {
     cv_.wait(lk, woken);
   }
+  sleptNs_ += monotonicNs() - sleepStart;
   wakePending_ = false;
   pollPort_.store(kNotPolling);
   setState(VcpuRunState::Running);

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <xen/hvm/params.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "FakeBackend.h"
 #include "HvTestUtil.h"
@@ -64,6 +66,37 @@ TEST(Upcall, NoCallbackMeansNoInterruptButStillAWake) {
   auto rec = h.platform().vms().back();
   std::lock_guard lk(rec->m);
   EXPECT_TRUE(rec->msis.empty());
+}
+
+// exitHandlingNs counts smartvm-hv's own time on exits, not a guest's sleep:
+// an hlt (interrupts on) that blocks ~200 ms adds far less than that.
+TEST(Upcall, ExitHandlingTimeLeavesOutTheSleepInBlock) {
+  DomainHarness h("handling", 64, 1);
+  ASSERT_TRUE(h.bootAndStart());
+  Vcpu* v0 = h.domain().vcpu(0);
+  auto& fake0 = static_cast<test::FakeVcpu&>(v0->backend());
+  fake0.regs().rflags = 0x202;  // IF: a halt that waits for an interrupt
+  ASSERT_TRUE(h.domain().unpause().isOk());
+  ASSERT_TRUE(waitUntil([&] { return fake0.runs.load() > 0; }));
+  const uint64_t before = h.domain().counters().exitHandlingNs.load();
+  const uint64_t hltsBefore = h.domain().counters().exits[static_cast<size_t>(ExitReason::Hlt)].load();
+  VcpuExit e{};
+  e.reason = ExitReason::Hlt;
+  fake0.script(e);
+  ASSERT_TRUE(waitUntil([v0] { return v0->runState() == VcpuRunState::Blocked; }));
+  const auto sleepStart = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(h.domain().raiseUpcall(0).isOk());
+  ASSERT_TRUE(waitUntil([&] {
+    return h.domain().counters().exits[static_cast<size_t>(ExitReason::Hlt)].load() > hltsBefore &&
+           v0->runState() == VcpuRunState::Running && fake0.runs.load() > 1 &&
+           h.domain().counters().exitHandlingNs.load() > before;
+  }));
+  const auto slept = std::chrono::steady_clock::now() - sleepStart;
+  const uint64_t handled = h.domain().counters().exitHandlingNs.load() - before;
+  EXPECT_GT(handled, 0u) << "the hlt exit was handled";
+  EXPECT_LT(handled, 100'000'000u) << "the ~200 ms asleep in block() was counted as handling";
+  EXPECT_GE(slept, std::chrono::milliseconds(200));
 }
 
 TEST(Upcall, BadVcpuAndTornDownDomainAreEsrch) {

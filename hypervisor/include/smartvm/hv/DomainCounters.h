@@ -20,6 +20,10 @@ struct DomainCounters {
   std::atomic<uint64_t> unknownMmio{0};
   std::atomic<uint64_t> unknownMsrs{0};
   std::atomic<uint64_t> refusedRequests{0};  ///< hypercall arguments refused with a log line
+  /// Wall time vCPU threads spent in user space handling exits, from KVM_RUN's
+  /// return to the next KVM_RUN, minus sleeps in SCHEDOP_block/poll or hlt:
+  /// smartvm-hv's own share of a guest's time.
+  std::atomic<uint64_t> exitHandlingNs{0};
 
   void countExit(ExitReason r) { exits[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
 

@@ -136,6 +136,7 @@ class Vcpu {
   // Runstate accounting (ns of CLOCK_MONOTONIC), under m_.
   uint64_t stateEntryNs_ = 0;
   uint64_t blockedNs_ = 0;
+  uint64_t sleptNs_ = 0;  // this vCPU's thread only: time asleep in block()
   uint64_t offlineNs_ = 0;
   uint64_t runnableNs_ = 0;
   clockid_t cpuClock_{};
