@@ -32,6 +32,7 @@ constinit shared_info* gShared = nullptr;
 constinit Delivery gDelivery = Delivery::None;
 constinit PortSlot gPorts[kMaxPorts]{};
 constinit bool gPollOnly = false;
+constinit bool gIdleHlt = false;
 enum class Want { Auto, PerVcpu, Callback };
 constinit Want gWant = Want::Auto;
 
@@ -127,6 +128,11 @@ void mapSharedInfo() {
 }  // namespace
 
 void configure(const Cmdline& cmdline) {
+  const Str idle = cmdline.value("idle", "block");
+  if (idle == "hlt")
+    gIdleHlt = true;
+  else if (!(idle == "block"))
+    fail(Line().str("idle= must be block or hlt, not '").str(idle).ch('\''));
   const Str mode = cmdline.value("upcall", "auto");
   if (mode == "poll")
     gPollOnly = true;
@@ -278,6 +284,14 @@ void poll() {
 
 void blockOnce() {
   PerCpu& c = thisCpu();
+  if (gIdleHlt && !gPollOnly && gDelivery != Delivery::None) {
+    // As Linux PVH idles: "sti; hlt" sleeps in the hypervisor until the
+    // upcall vector arrives, which it then takes, with no hypercall at all.
+    if (!upcallPending(c)) asm volatile("sti; hlt; cli" ::: "memory");
+    c.wakeTsc = cpu::rdtsc();
+    poll();
+    return;
+  }
   // Xen's SCHEDOP_block returns at once when an upcall is pending.
   if (!upcallPending(c)) xen::schedOp(SCHEDOP_block, nullptr);
   c.wakeTsc = cpu::rdtsc();
