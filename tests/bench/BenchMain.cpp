@@ -4,6 +4,9 @@
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
 #include <CLI/CLI.hpp>
 #include <malloc.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -25,12 +28,16 @@
 #include <vector>
 
 #include "RawKvm.h"
+#include "smartvm/dom0/evtchn/EventChannelClient.h"
+#include "smartvm/hv/ControlServer.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/kvm/KvmPlatform.h"
 
 using namespace smartvm;
 using namespace smartvm::hv;
+using smartvm::bench::RawEventVm;
 using smartvm::bench::RawVm;
+using smartvm::dom0::EventChannelClient;
 using Json = nlohmann::json;
 
 namespace {
@@ -42,6 +49,10 @@ struct Options {
   unsigned reps = 5;
   unsigned domains = 50;
   bool quick = false;
+  uint64_t eventRounds = 2000;  ///< round trips per event ping-pong pass
+  unsigned eventReps = 3;
+  unsigned floodSeconds = 2;
+  bool eventsOnly = false;
   std::string json;
   std::string guest = SMARTVM_GUEST_ELF;
 };
@@ -305,6 +316,409 @@ MemResult memorySeries(Hypervisor& hv, const Options& o, unsigned count, const s
   return r;
 }
 
+// ---------------------------------------------------------------- 4. event channels
+// A numeric field of the first "RESULT <what> ..." line, or throws.
+uint64_t resultField(const std::string& out, const std::string& what, const std::string& key) {
+  const size_t at = out.find("RESULT " + what + " ");
+  if (at == std::string::npos) throw std::runtime_error("no 'RESULT " + what + "' line; console:\n" + out);
+  const std::string line = out.substr(at, out.find('\n', at) - at);
+  const std::regex re("[ ]" + key + "=(\\d+)");
+  std::smatch m;
+  if (!std::regex_search(line, m, re)) throw std::runtime_error("no " + key + "= in: " + line);
+  return std::stoull(m[1].str());
+}
+
+void expectField(const std::string& out, const std::string& what, const std::string& key, uint64_t want) {
+  const uint64_t got = resultField(out, what, key);
+  if (got != want)
+    throw std::runtime_error("RESULT " + what + ": " + key + "=" + std::to_string(got) + ", want " + std::to_string(want) +
+                             "; console:\n" + out);
+}
+
+void waitConsoleOrThrow(Hypervisor& hv, uint32_t domid, const std::string& what) {
+  const int64_t end = nowNs() + 30'000'000'000LL;
+  while (consoleOf(hv, domid).find(what) == std::string::npos) {
+    if (nowNs() > end) throw std::runtime_error("no '" + what + "' from domain " + std::to_string(domid) + ":\n" + consoleOf(hv, domid));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+v1::DomainConfig pausedConfig(const Options& o, const std::string& name, const std::string& cmdline) {
+  v1::DomainConfig c = guestConfig(o, name, cmdline);
+  c.set_start_paused(true);
+  return c;
+}
+
+/// Counts what arrives on a notify eventfd from another thread, as a dom0
+/// backend would: poll + read, the way EventChannelClient::wait does.
+class EventfdReader {
+ public:
+  explicit EventfdReader(int fd) : fd_(fd), thread_([this] { loop(); }) {}
+  ~EventfdReader() { stopAndJoin(); }
+  void stopAndJoin() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  uint64_t received() const { return received_.load(); }
+  uint64_t wakeups() const { return wakeups_.load(); }
+  /// Seconds between the first and the last event read.
+  double spanSeconds() const { return static_cast<double>(lastNs_.load() - firstNs_.load()) / 1e9; }
+
+ private:
+  void loop() {
+    while (!stop_.load()) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      uint64_t n = 0;
+      if (::read(fd_, &n, sizeof n) != static_cast<ssize_t>(sizeof n) || n == 0) continue;
+      const int64_t t = nowNs();
+      if (firstNs_.load() == 0) firstNs_.store(t);
+      lastNs_.store(t);
+      received_ += n;
+      ++wakeups_;
+    }
+  }
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> received_{0}, wakeups_{0};
+  std::atomic<int64_t> firstNs_{0}, lastNs_{0};
+  std::thread thread_;
+};
+
+/// dom0 for the event benchmarks: a ControlServer on a temporary socket and an
+/// EventChannelClient on it, the same path a dom0 backend process uses.
+class Dom0Peer {
+ public:
+  explicit Dom0Peer(Hypervisor& hv) : server_(hv, "bench", nullptr) {
+    if (!mkdtemp(dir_)) throw std::runtime_error("mkdtemp failed");
+    path_ = std::string(dir_) + "/hv.sock";
+    if (Status s = server_.start(path_); !s) throw std::runtime_error("control server: " + s.toString());
+    auto c = EventChannelClient::connect(path_);
+    if (!c) throw std::runtime_error("EventChannelClient::connect: " + c.status().toString());
+    client_ = std::make_unique<EventChannelClient>(std::move(c).value());
+  }
+  ~Dom0Peer() {
+    client_.reset();
+    server_.stop();
+    ::unlink(path_.c_str());
+    ::rmdir(dir_);
+  }
+  EventChannelClient& client() { return *client_; }
+
+  /// Port 1 of a fresh paused guest offered to dom0, and dom0's end bound to
+  /// it with the pending event of the new binding taken.
+  EventChannelClient::Port connect(uint32_t domid, bool bind = true) {
+    auto gp = client_->allocUnbound(domid, 0);
+    if (!gp) throw std::runtime_error("allocUnbound: " + gp.status().toString());
+    if (gp->port != 1) throw std::runtime_error("allocUnbound gave port " + std::to_string(gp->port) + ", want 1");
+    if (!bind) return {};
+    return bindTo(domid);
+  }
+  EventChannelClient::Port bindTo(uint32_t domid) {
+    auto b = client_->bindInterdomain(domid, 1);
+    if (!b) throw std::runtime_error("bindInterdomain: " + b.status().toString());
+    (void)EventChannelClient::takePending(b->notify.get());
+    return std::move(b).value();
+  }
+
+ private:
+  ControlServer server_;
+  char dir_[40] = "/tmp/smartvm-bench-XXXXXX";
+  std::string path_;
+  std::unique_ptr<EventChannelClient> client_;
+};
+
+struct RoundTrip {
+  double cycles = NAN;  ///< TSC cycles per round (guest-measured)
+  double us = NAN;      ///< microseconds per round
+  double exits = NAN;   ///< VM exits to user space per round, both sides (boot included)
+  double hypercalls = NAN;  ///< hypercalls per round, both sides (boot included)
+  double hvUs = NAN;        ///< smartvm-hv's user-space exit handling per round, both sides (boot included)
+};
+
+/// A domain's DomainCounters::exitHandlingNs.
+uint64_t exitHandlingNs(Hypervisor& hv, uint32_t domid) {
+  auto d = hv.find(domid);
+  return d ? d->counters().exitHandlingNs.load() : 0;
+}
+
+/// Sums a domain's exit and hypercall counters.
+std::pair<uint64_t, uint64_t> exitsAndHypercalls(Hypervisor& hv, uint32_t domid) {
+  auto i = hv.domainInfo(domid);
+  if (!i) return {0, 0};
+  uint64_t e = 0, h = 0;
+  for (const auto& [k, n] : i->exit_counts()) e += n;
+  for (const auto& [k, n] : i->hypercall_counts()) h += n;
+  return {e, h};
+}
+
+/// smartvm: ping and pong guests, `rounds` round trips over an interdomain
+/// channel dom0 set up; the ping's RESULT line. `extra`: more guest options.
+RoundTrip smartvmGuestPingPong(Hypervisor& hv, const Options& o, const std::string& tag, const std::string& extra = "") {
+  const std::string r = std::to_string(o.eventRounds) + extra;
+  const uint32_t pong =
+      createOrThrow(hv, pausedConfig(o, "bench-pong-" + tag, "workload=pingpong role=pong port=1 count=" + r));
+  const uint32_t ping = createOrThrow(hv, pausedConfig(o, "bench-ping-" + tag,
+                                                       "workload=pingpong role=ping peer=" + std::to_string(pong) +
+                                                           " port=1 count=" + r));
+  evtchn_alloc_unbound op{};
+  op.dom = static_cast<domid_t>(pong);
+  op.remote_dom = static_cast<domid_t>(ping);
+  if (int64_t rc = hv.eventChannels().allocUnbound(0, op); rc != 0 || op.port != 1)
+    throw std::runtime_error("alloc_unbound for the pong: rc=" + std::to_string(rc) + " port=" + std::to_string(op.port));
+  (void)hv.unpause(pong);
+  (void)hv.unpause(ping);
+  waitShutdownOrThrow(hv, ping, "pingpong ping");
+  waitShutdownOrThrow(hv, pong, "pingpong pong");
+  const std::string pingOut = consoleOf(hv, ping), pongOut = consoleOf(hv, pong);
+  expectField(pingOut, "pingpong role=ping", "rounds", o.eventRounds);
+  expectField(pingOut, "pingpong role=ping", "lost", 0);
+  expectField(pingOut, "pingpong role=ping", "dup", 0);
+  expectField(pongOut, "pingpong role=pong", "events", o.eventRounds);
+  const auto [e1, h1] = exitsAndHypercalls(hv, ping);
+  const auto [e2, h2] = exitsAndHypercalls(hv, pong);
+  const double n = static_cast<double>(o.eventRounds);
+  RoundTrip t{static_cast<double>(resultField(pingOut, "pingpong role=ping", "cycles_per_round")),
+              static_cast<double>(resultField(pingOut, "pingpong role=ping", "ns_per_round")) / 1e3,
+              static_cast<double>(e1 + e2) / n, static_cast<double>(h1 + h2) / n,
+              static_cast<double>(exitHandlingNs(hv, ping) + exitHandlingNs(hv, pong)) / n / 1e3};
+  (void)hv.destroy(ping);
+  (void)hv.destroy(pong);
+  return t;
+}
+
+/// raw KVM: two VMs whose vCPU threads turn each `out` into KVM_SIGNAL_MSI to the other.
+RoundTrip rawGuestPingPong(const Options& o) {
+  RawEventVm ping(RawEventVm::Role::Ping, o.eventRounds, kGuestMib << 20);
+  RawEventVm pong(RawEventVm::Role::Pong, 0, kGuestMib << 20);  // destroyed first: it signals ping
+  pong.start([&] { ping.signal(); });
+  ping.start([&] { pong.signal(); });
+  const double cycles = static_cast<double>(ping.pass()) / static_cast<double>(o.eventRounds);
+  const double khz = ping.tscKhz();
+  return {cycles, khz > 0 ? cycles / khz * 1e3 : NAN, 2, 0, NAN};  // one `out` exit per side
+}
+
+/// smartvm: a pong guest; dom0 rings its doorbell and waits on its eventfd, per round (us).
+std::vector<double> smartvmDom0PingPong(Hypervisor& hv, Dom0Peer& dom0, const Options& o, unsigned rep,
+                                        const std::string& extra = "") {
+  const uint32_t id = createOrThrow(hv, pausedConfig(o, "bench-dom0pong-" + std::to_string(rep) + (extra.empty() ? "" : "-x"),
+                                                     "workload=pingpong role=pong port=1 count=" +
+                                                         std::to_string(o.eventRounds) + extra));
+  (void)dom0.connect(id, false);
+  (void)hv.unpause(id);
+  waitConsoleOrThrow(hv, id, "pingpong ready role=pong port=1");
+  auto port = dom0.bindTo(id);
+  std::vector<double> us;
+  us.reserve(o.eventRounds);
+  for (uint64_t r = 0; r < o.eventRounds; ++r) {
+    const int64_t t0 = nowNs();
+    if (Status s = EventChannelClient::ring(port.doorbell.get()); !s) throw std::runtime_error("ring: " + s.toString());
+    auto got = EventChannelClient::wait(port.notify.get(), std::chrono::seconds(5));
+    if (!got) throw std::runtime_error("dom0 ping-pong round " + std::to_string(r) + ": " + got.status().toString());
+    us.push_back(static_cast<double>(nowNs() - t0) / 1e3);
+  }
+  waitShutdownOrThrow(hv, id, "dom0 pingpong");
+  expectField(consoleOf(hv, id), "pingpong role=pong", "events", o.eventRounds);
+  (void)dom0.client().close(port.port);
+  (void)hv.destroy(id);
+  return us;
+}
+
+/// raw KVM: the host thread sends KVM_SIGNAL_MSI and waits (poll + read) on an
+/// eventfd the vCPU thread writes at the guest's answering `out`, per round (us).
+std::vector<double> rawDom0PingPong(const Options& o) {
+  const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) throw std::runtime_error("eventfd failed");
+  std::vector<double> us;
+  us.reserve(o.eventRounds);
+  {
+    RawEventVm pong(RawEventVm::Role::Pong, 0, kGuestMib << 20);
+    pong.start([efd] {
+      const uint64_t one = 1;
+      (void)!::write(efd, &one, sizeof one);
+    });
+    for (uint64_t r = 0; r < o.eventRounds; ++r) {
+      const int64_t t0 = nowNs();
+      pong.signal();
+      pollfd p{efd, POLLIN, 0};
+      uint64_t n = 0;
+      if (::poll(&p, 1, 5000) != 1 || ::read(efd, &n, sizeof n) != static_cast<ssize_t>(sizeof n))
+        throw std::runtime_error("raw host ping-pong: no answer in round " + std::to_string(r));
+      us.push_back(static_cast<double>(nowNs() - t0) / 1e3);
+    }
+  }
+  ::close(efd);
+  return us;
+}
+
+struct Flood {
+  double sendsPerSec = NAN;     ///< guest-side sends / flood seconds
+  double receivedPerSec = NAN;  ///< events dom0 read / seconds between its first and last read
+  double wakeupsPerSec = NAN;   ///< dom0 eventfd reads that returned events, per second
+  uint64_t sends = 0, received = 0;
+};
+
+/// smartvm: `flood port=1 seconds=S` to a dom0 port, dom0 reading its eventfd.
+Flood smartvmFlood(Hypervisor& hv, Dom0Peer& dom0, const Options& o, unsigned rep) {
+  const uint32_t id = createOrThrow(hv, pausedConfig(o, "bench-flood-" + std::to_string(rep),
+                                                     "workload=flood port=1 seconds=" + std::to_string(o.floodSeconds)));
+  auto port = dom0.connect(id);
+  Flood f;
+  {
+    EventfdReader reader(port.notify.get());
+    (void)hv.unpause(id);
+    waitShutdownOrThrow(hv, id, "flood");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reader.stopAndJoin();
+    f.received = reader.received();
+    f.receivedPerSec = static_cast<double>(reader.received()) / reader.spanSeconds();
+    f.wakeupsPerSec = static_cast<double>(reader.wakeups()) / reader.spanSeconds();
+  }
+  const std::string out = consoleOf(hv, id);
+  expectField(out, "flood", "errors", 0);
+  f.sends = resultField(out, "flood", "sends");
+  f.sendsPerSec = static_cast<double>(f.sends) / o.floodSeconds;
+  (void)dom0.client().close(port.port);
+  (void)hv.destroy(id);
+  return f;
+}
+
+/// raw KVM: the guest sends (`out`) until an rdtsc deadline; the vCPU thread
+/// writes an eventfd per send, which a reader thread drains.
+Flood rawFlood(const Options& o) {
+  const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) throw std::runtime_error("eventfd failed");
+  Flood f;
+  {
+    RawEventVm vm(RawEventVm::Role::Flood, 0, kGuestMib << 20);
+    if (vm.tscKhz() == 0) throw std::runtime_error("raw flood: KVM_GET_TSC_KHZ failed");
+    vm.setArg(static_cast<uint64_t>(o.floodSeconds) * vm.tscKhz() * 1000);
+    vm.start([efd] {
+      const uint64_t one = 1;
+      (void)!::write(efd, &one, sizeof one);
+    });
+    EventfdReader reader(efd);
+    f.sends = vm.pass();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reader.stopAndJoin();
+    f.received = reader.received();
+    f.receivedPerSec = static_cast<double>(reader.received()) / reader.spanSeconds();
+    f.wakeupsPerSec = static_cast<double>(reader.wakeups()) / reader.spanSeconds();
+    f.sendsPerSec = static_cast<double>(f.sends) / o.floodSeconds;
+  }
+  ::close(efd);
+  return f;
+}
+
+/// Section 4; returns its rows for the summary.
+std::vector<std::vector<std::string>> eventSection(Hypervisor& hv, const Options& o, Json& js) {
+  Dom0Peer dom0(hv);
+  std::vector<double> hvGgCycles, hvGgUs, rawGgCycles, rawGgUs, hvD0Med, rawD0Med, hvD0P90, rawD0P90;
+  std::vector<double> hvGgHandlingUs;
+  std::vector<double> hvGgExits, hvGgHcs, hvPollCycles, hvPollUs, hvHltUs, hvHltExits, hvD0HltMed;
+  std::vector<double> hvSend, rawSend, hvRecv, rawRecv, hvWake, rawWake;
+  Json samples = Json::array();
+  for (unsigned r = 0; r < o.eventReps; ++r) {  // interleaved, so drift hits both sides alike
+    const RoundTrip a = smartvmGuestPingPong(hv, o, std::to_string(r));
+    const RoundTrip b = rawGuestPingPong(o);
+    const RoundTrip p = smartvmGuestPingPong(hv, o, "poll-" + std::to_string(r), " upcall=poll");
+    const RoundTrip h = smartvmGuestPingPong(hv, o, "hlt-" + std::to_string(r), " idle=hlt");
+    hvHltUs.push_back(h.us);
+    hvHltExits.push_back(h.exits);
+    hvGgCycles.push_back(a.cycles);
+    hvGgUs.push_back(a.us);
+    hvGgExits.push_back(a.exits);
+    hvGgHandlingUs.push_back(a.hvUs);
+    hvGgHcs.push_back(a.hypercalls);
+    hvPollCycles.push_back(p.cycles);
+    hvPollUs.push_back(p.us);
+    rawGgCycles.push_back(b.cycles);
+    rawGgUs.push_back(b.us);
+    const auto c = smartvmDom0PingPong(hv, dom0, o, r);
+    hvD0HltMed.push_back(median(smartvmDom0PingPong(hv, dom0, o, r, " idle=hlt")));
+    const auto d = rawDom0PingPong(o);
+    hvD0Med.push_back(median(c));
+    hvD0P90.push_back(p90(c));
+    rawD0Med.push_back(median(d));
+    rawD0P90.push_back(p90(d));
+    const Flood e = smartvmFlood(hv, dom0, o, r);
+    const Flood f = rawFlood(o);
+    hvSend.push_back(e.sendsPerSec);
+    hvRecv.push_back(e.receivedPerSec);
+    hvWake.push_back(e.wakeupsPerSec);
+    rawSend.push_back(f.sendsPerSec);
+    rawRecv.push_back(f.receivedPerSec);
+    rawWake.push_back(f.wakeupsPerSec);
+    samples.push_back({{"smartvm_guest_guest_cycles", a.cycles}, {"smartvm_guest_guest_us", a.us},
+                       {"smartvm_guest_guest_exits_per_round", a.exits},
+                       {"smartvm_guest_guest_exit_handling_us_per_round", a.hvUs}, {"smartvm_guest_guest_hlt_us", h.us},
+                       {"smartvm_guest_guest_hypercalls_per_round", a.hypercalls},
+                       {"smartvm_guest_guest_poll_cycles", p.cycles}, {"smartvm_guest_guest_poll_us", p.us},
+                       {"raw_guest_guest_cycles", b.cycles}, {"raw_guest_guest_us", b.us},
+                       {"smartvm_dom0_guest_us_median", hvD0Med.back()}, {"smartvm_dom0_guest_us_p90", hvD0P90.back()},
+                       {"raw_dom0_guest_us_median", rawD0Med.back()}, {"raw_dom0_guest_us_p90", rawD0P90.back()},
+                       {"smartvm_flood", {{"sends", e.sends}, {"received", e.received}, {"sends_per_s", e.sendsPerSec},
+                                          {"received_per_s", e.receivedPerSec}, {"wakeups_per_s", e.wakeupsPerSec}}},
+                       {"raw_flood", {{"sends", f.sends}, {"received", f.received}, {"sends_per_s", f.sendsPerSec},
+                                      {"received_per_s", f.receivedPerSec}, {"wakeups_per_s", f.wakeupsPerSec}}}});
+  }
+  const double mHvGgC = median(hvGgCycles), mHvGgUs = median(hvGgUs), mRawGgC = median(rawGgCycles),
+               mRawGgUs = median(rawGgUs), mHvD0 = median(hvD0Med), mRawD0 = median(rawD0Med),
+               mHvD0P90 = median(hvD0P90), mRawD0P90 = median(rawD0P90), mHvSend = median(hvSend),
+               mRawSend = median(rawSend), mHvRecv = median(hvRecv), mRawRecv = median(rawRecv),
+               mHvWake = median(hvWake), mRawWake = median(rawWake);
+  auto goal = [](double smartvm, double raw) {
+    if (std::isnan(smartvm) || std::isnan(raw) || raw == 0) return std::string("-");
+    return std::string(smartvm / raw <= 1.5 ? "yes" : "NO");
+  };
+  printTable("4. Event channels: round trips and one-way throughput (median of " + std::to_string(o.eventReps) +
+                 " passes; " + std::to_string(o.eventRounds) + " rounds, flood " + std::to_string(o.floodSeconds) + " s)",
+             {"measure", "smartvm-hv", "raw KVM", "smartvm/raw cost", "goal", "met?"},
+             {{"guest<->guest round trip (TSC cycles)", fmt(mHvGgC, 0), fmt(mRawGgC, 0), ratio(mHvGgC, mRawGgC),
+               "<= 1.5x", goal(mHvGgC, mRawGgC)},
+              {"guest<->guest round trip (us)", fmt(mHvGgUs), fmt(mRawGgUs), ratio(mHvGgUs, mRawGgUs), "", ""},
+              {"guest<->guest, guests with upcall=poll (us)", fmt(median(hvPollUs)), fmt(mRawGgUs),
+               ratio(median(hvPollUs), mRawGgUs), "", ""},
+              {"guest<->guest, guests idle in sti;hlt (us)", fmt(median(hvHltUs)), fmt(mRawGgUs),
+               ratio(median(hvHltUs), mRawGgUs), "", ""},
+              {"guest<->guest VM exits to user space per round", fmt(median(hvGgExits), 1), "2.0",
+               ratio(median(hvGgExits), 2), "", ""},
+              {"guest<->guest hypercalls per round", fmt(median(hvGgHcs), 1), "-", "-", "", ""},
+              {"guest<->guest smartvm-hv exit handling per round (us)", fmt(median(hvGgHandlingUs)), "-",
+               fmt(100.0 * median(hvGgHandlingUs) / mHvGgUs, 1) + "% of the round", "", ""},
+              {"dom0<->guest round trip, median (us)", fmt(mHvD0), fmt(mRawD0), ratio(mHvD0, mRawD0), "<= 1.5x",
+               goal(mHvD0, mRawD0)},
+              {"dom0<->guest, guest idle in sti;hlt, median (us)", fmt(median(hvD0HltMed)), fmt(mRawD0),
+               ratio(median(hvD0HltMed), mRawD0), "", ""},
+              {"dom0<->guest round trip, p90 (us)", fmt(mHvD0P90), fmt(mRawD0P90), ratio(mHvD0P90, mRawD0P90), "", ""},
+              {"guest->dom0 one-way sends/s", fmt(mHvSend, 0), fmt(mRawSend, 0), ratio(mRawSend, mHvSend), "<= 1.5x",
+               goal(mRawSend, mHvSend)},
+              {"guest->dom0 events dom0 received/s", fmt(mHvRecv, 0), fmt(mRawRecv, 0), ratio(mRawRecv, mHvRecv), "", ""},
+              {"guest->dom0 dom0 eventfd wake-ups/s", fmt(mHvWake, 0), fmt(mRawWake, 0), "-", "", ""}});
+  std::cout << "raw KVM side: in-kernel irqchip; an event is KVM_SIGNAL_MSI (vector 0x40) into a vCPU waiting in\n"
+               "`sti; hlt`, whose IDT handler counts it and EOIs the LAPIC; the answer is `out %al,$0xe5`, on which\n"
+               "the vCPU thread signals the peer VM (guest<->guest) or writes an eventfd (dom0 side). smartvm side:\n"
+               "pingpong guests / a pong guest with dom0 ringing its doorbell eventfd and waiting on its notify\n"
+               "eventfd (EventChannelClient) / flood guest -> dom0 port. Throughput cost ratio = raw rate / smartvm rate.\n"
+               "upcall=poll: the same guests handle events by hand after SCHEDOP_block instead of taking the upcall\n"
+               "interrupt (fewer emulated CPL0 instructions). Exit counts include each guest's boot.\n";
+  js["events"] = {{"rounds", o.eventRounds}, {"reps", o.eventReps}, {"flood_seconds", o.floodSeconds},
+                  {"samples", samples},
+                  {"median", {{"smartvm_guest_guest_cycles", mHvGgC}, {"raw_guest_guest_cycles", mRawGgC},
+                              {"smartvm_guest_guest_us", mHvGgUs}, {"raw_guest_guest_us", mRawGgUs},
+                              {"smartvm_guest_guest_poll_us", median(hvPollUs)},
+                              {"smartvm_guest_guest_exits_per_round", median(hvGgExits)},
+                              {"smartvm_dom0_guest_us", mHvD0}, {"raw_dom0_guest_us", mRawD0},
+                              {"smartvm_flood_sends_per_s", mHvSend}, {"raw_flood_sends_per_s", mRawSend},
+                              {"smartvm_flood_received_per_s", mHvRecv}, {"raw_flood_received_per_s", mRawRecv}}}};
+  return {{"guest<->guest event round trip (cycles)", fmt(mHvGgC, 0), fmt(mRawGgC, 0) + " raw MSI+out", ratio(mHvGgC, mRawGgC),
+           "<= 1.5x", goal(mHvGgC, mRawGgC)},
+          {"dom0<->guest event round trip, median (us)", fmt(mHvD0), fmt(mRawD0) + " raw MSI+out", ratio(mHvD0, mRawD0),
+           "<= 1.5x", goal(mHvD0, mRawD0)},
+          {"guest->dom0 one-way events/s", fmt(mHvSend, 0), fmt(mRawSend, 0) + " raw out", ratio(mRawSend, mHvSend),
+           "<= 1.5x", goal(mRawSend, mHvSend)}};
+}
+
 // ---------------------------------------------------------------- main
 int run(const Options& o) {
   if (std::string why = kvmUnavailableReason(); !why.empty()) {
@@ -324,8 +738,30 @@ int run(const Options& o) {
   Json js;
   js["config"] = {{"iters", o.iters}, {"reps", o.reps}, {"domains", o.domains}, {"quick", o.quick},
                   {"guest_mib", kGuestMib}, {"platform", (*platform)->describe()}};
+  js["config"]["event_rounds"] = o.eventRounds;
+  js["config"]["event_reps"] = o.eventReps;
+  js["config"]["flood_seconds"] = o.floodSeconds;
   std::cout << "smartvm-bench: iters=" << o.iters << " reps=" << o.reps << " domains=" << o.domains
-            << (o.quick ? " (quick)" : "") << "\nplatform: " << (*platform)->describe() << "\n";
+            << " event-rounds=" << o.eventRounds << " event-reps=" << o.eventReps << " flood-seconds=" << o.floodSeconds
+            << (o.quick ? " (quick)" : "") << (o.eventsOnly ? " (events only)" : "")
+            << "\nplatform: " << (*platform)->describe() << "\n";
+  auto writeJson = [&]() {
+    if (o.json.empty()) return 0;
+    std::ofstream f(o.json);
+    f << js.dump(2) << "\n";
+    if (!f) {
+      std::cerr << "smartvm-bench: cannot write " << o.json << "\n";
+      return 2;
+    }
+    std::cout << "\nwrote " << o.json << "\n";
+    return 0;
+  };
+  const std::vector<std::string> summaryHead{"measure", "smartvm", "baseline", "ratio", "goal", "met?"};
+  if (o.eventsOnly) {
+    auto rows = eventSection(hv, o, js);
+    printTable("Summary", summaryHead, rows);
+    return writeJson();
+  }
 
   // ---- 3. memory per idle domain: measured first, while the process is fresh, so that
   // glibc's cache of freed thread stacks and heap left by earlier phases cannot hide costs.
@@ -469,11 +905,14 @@ int run(const Options& o) {
   };
   js["memory"] = {{"one", memJson(m1)}, {"n", memJson(mN)}};
 
+  // ---- 4. event channels (last: its domains do not disturb section 2's domid guesses)
+  auto eventRows = eventSection(hv, o, js);
+
   // ---- summary
   auto met = [](bool ok) { return std::string(ok ? "yes" : "NO"); };
   const double hcRatio = mHc / mRawStub;
-  printTable("Summary", {"measure", "smartvm", "baseline", "ratio", "goal", "met?"},
-             {{"null hypercall (cycles)", fmt(mHc), fmt(mRawStub) + " raw call stub", ratio(mHc, mRawStub), "<= 1.2x",
+  std::vector<std::vector<std::string>> summary{
+              {"null hypercall (cycles)", fmt(mHc), fmt(mRawStub) + " raw call stub", ratio(mHc, mRawStub), "<= 1.2x",
                met(hcRatio <= 1.2)},
               {"null hypercall vs same guest loop (cycles)", fmt(mHc), fmt(mRawHcLoop) + " raw hcbench loop",
                ratio(mHc, mRawHcLoop), "<= 1.2x", met(mHc / mRawHcLoop <= 1.2)},
@@ -487,22 +926,15 @@ int run(const Options& o) {
               {"memory per domain, 1 idle (MiB)", fmt(m1.hvMibPerDomain(), 3), "-", "-", "< 2 MiB",
                met(m1.hvMibPerDomain() < 2)},
               {"memory per domain, " + nMany + " idle (MiB)", fmt(mN.hvMibPerDomain(), 3), "-", "-", "< 2 MiB",
-               met(mN.hvMibPerDomain() < 2)}});
+               met(mN.hvMibPerDomain() < 2)}};
+  summary.insert(summary.end(), eventRows.begin(), eventRows.end());
+  printTable("Summary", summaryHead, summary);
   js["summary"] = {{"hypercall_over_raw_stub", hcRatio}, {"hypercall_goal_met", hcRatio <= 1.2},
                    {"create_1_median_ms", oneFirstMed}, {"create_n_median_ms", manyFirstMed},
                    {"create_n_p90_ms", manyFirstP90}, {"mem_1_mib_per_domain", m1.hvMibPerDomain()},
                    {"mem_n_mib_per_domain", mN.hvMibPerDomain()}};
 
-  if (!o.json.empty()) {
-    std::ofstream f(o.json);
-    f << js.dump(2) << "\n";
-    if (!f) {
-      std::cerr << "smartvm-bench: cannot write " << o.json << "\n";
-      return 2;
-    }
-    std::cout << "\nwrote " << o.json << "\n";
-  }
-  return 0;
+  return writeJson();
 }
 
 }  // namespace
@@ -513,7 +945,9 @@ int main(int argc, char** argv) {
       "smartvm-bench: smartvm-hv measured side by side with raw KVM in one run (needs /dev/kvm, usually root).\n"
       "1) null hypercall and port-0x80 exit vs a raw-KVM guest doing the same at CPL0 in 64-bit mode;\n"
       "2) createDomain() to the guest's first exit for 1 and N domains vs a raw KVM VM;\n"
-      "3) smartvm-hv's own memory per idle domain (guest RAM excluded).\n"
+      "3) smartvm-hv's own memory per idle domain (guest RAM excluded);\n"
+      "4) event channel round trips guest<->guest and dom0<->guest, and one-way guest->dom0 throughput, vs raw\n"
+      "   KVM_SIGNAL_MSI into a halted vCPU answered by a port write.\n"
       "Prints tables of medians and ratios against the goals; asserts nothing. Exit 77 = skipped (no KVM)."};
   app.add_option("--iters", o.iters, "operations per timed loop")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--reps", o.reps, "repetitions per measurement (medians are reported)")
@@ -522,7 +956,19 @@ int main(int argc, char** argv) {
   app.add_option("--domains", o.domains, "domains for the 'many' create and memory series")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1000u));
-  app.add_flag("--quick", o.quick, "small run for smoke tests: --iters 1000 --reps 3 --domains 5 unless given");
+  app.add_option("--event-rounds", o.eventRounds, "event round trips per pass (section 4)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--event-reps", o.eventReps, "passes of each event measurement (medians are reported)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--flood-seconds", o.floodSeconds, "seconds each one-way flood runs")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 60u));
+  app.add_flag("--events-only", o.eventsOnly, "run only section 4 (event channels)");
+  app.add_flag("--quick", o.quick,
+               "small run for smoke tests: --iters 1000 --reps 3 --domains 5 --event-rounds 200 --event-reps 1 "
+               "--flood-seconds 1 unless given");
   app.add_option("--json", o.json, "also write all numbers to this JSON file");
   app.add_option("--guest", o.guest, "PVH guest kernel (smartvm-guest.elf)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -530,6 +976,9 @@ int main(int argc, char** argv) {
     if (app.count("--iters") == 0) o.iters = 1000;
     if (app.count("--reps") == 0) o.reps = 3;
     if (app.count("--domains") == 0) o.domains = 5;
+    if (app.count("--event-rounds") == 0) o.eventRounds = 200;
+    if (app.count("--event-reps") == 0) o.eventReps = 1;
+    if (app.count("--flood-seconds") == 0) o.floodSeconds = 1;
   }
   o.guest = std::filesystem::absolute(o.guest).string();
   spdlog::set_level(spdlog::level::warn);  // domain create/destroy chatter would drown the tables
