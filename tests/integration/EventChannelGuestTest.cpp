@@ -201,11 +201,12 @@ class EventChannelGuestTest : public ::testing::Test {
   struct PingPong {
     uint32_t pong = 0, ping = 0;
   };
-  PingPong createPingPong(const std::string& tag, uint64_t rounds) {
+  PingPong createPingPong(const std::string& tag, uint64_t rounds, const std::string& extra = "") {
     PingPong pp;
-    pp.pong = create(config(tag + "-pong", "workload=pingpong role=pong port=1 count=" + std::to_string(rounds), true));
+    pp.pong = create(
+        config(tag + "-pong", "workload=pingpong role=pong port=1 count=" + std::to_string(rounds) + extra, true));
     pp.ping = create(config(tag + "-ping", "workload=pingpong role=ping peer=" + std::to_string(pp.pong) +
-                                              " port=1 count=" + std::to_string(rounds), true));
+                                              " port=1 count=" + std::to_string(rounds) + extra, true));
     EXPECT_NE(pp.pong, 0u);
     EXPECT_NE(pp.ping, 0u);
     allocFor(pp.pong, pp.ping, 1);
@@ -247,6 +248,31 @@ TEST_F(EventChannelGuestTest, TwoGuestsPingPongTenThousandEvents) {
             << " cycles_per_round=" << str(ping, "cycles_per_round") << " ping irq=" << str(ping, "irq")
             << " polled=" << str(ping, "polled") << "; host wall " << wallMs << " ms from unpause\n";
   RecordProperty("ns_per_round", str(ping, "ns_per_round"));
+}
+
+// 1b. The same with guests that idle in "sti; hlt" (halted inside KVM, woken
+// by the upcall vector alone) instead of SCHEDOP_block.
+TEST_F(EventChannelGuestTest, PingPongWithGuestsIdlingInHlt) {
+  constexpr uint64_t kRounds = 1000;
+  const PingPong pp = createPingPong("hlt", kRounds, " idle=hlt");
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(hv_->unpause(pp.pong).isOk());
+  ASSERT_TRUE(hv_->unpause(pp.ping).isOk());
+  const std::string pingOut = runToEnd(pp.ping);
+  const std::string pongOut = runToEnd(pp.pong);
+  const Fields ping = resultFields(pingOut, "pingpong role=ping");
+  ASSERT_FALSE(ping.empty()) << pingOut;
+  EXPECT_EQ(num(ping, "rounds"), static_cast<int64_t>(kRounds)) << pingOut;
+  EXPECT_EQ(num(ping, "lost"), 0) << pingOut;
+  EXPECT_EQ(num(ping, "dup"), 0) << pingOut;
+  EXPECT_GE(num(ping, "irq"), static_cast<int64_t>(kRounds)) << "every reply taken as an interrupt\n" << pingOut;
+  const Fields pong = resultFields(pongOut, "pingpong role=pong");
+  EXPECT_EQ(num(pong, "events"), static_cast<int64_t>(kRounds)) << pongOut;
+  // Idling never went through SCHEDOP_block: far fewer sched_ops than rounds.
+  const auto counts = info(pp.pong).hypercall_counts();
+  const auto it = counts.find("sched_op");
+  const uint64_t schedOps = it == counts.end() ? 0 : it->second;
+  EXPECT_LT(schedOps, kRounds / 10) << "pong sched_op hypercalls: " << schedOps;
 }
 
 // 2. A 4-vCPU guest passes a token round its vCPUs over IPI event channels.
