@@ -93,7 +93,8 @@ Status fromMode32(const vcpu_hvm_x86_32& r, KvmVcpuState& st) {
   kvm_segment ss = segmentFromAr(accessed(r.ss_ar, false), r.ss_base, r.ss_limit, 0);
   kvm_segment es = segmentFromAr(accessed(r.es_ar, false), r.es_base, r.es_limit, 0);
   kvm_segment tr = segmentFromAr(accessed(r.tr_ar, true), r.tr_base, r.tr_limit, 0);
-  uint64_t limit = cs.limit;
+  // 32 bits, as Xen computes it: a granular limit past 20 bits wraps, as it does for KVM below.
+  uint32_t limit = cs.limit;
   if (cs.g) limit = (limit << 12) | 0xfff;
   if (r.eip > limit) return invalid("EIP outside the CS limit");
   if (ss.dpl != cs.dpl) return invalid("SS.DPL differs from CS.DPL");

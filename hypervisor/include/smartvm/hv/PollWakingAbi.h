@@ -25,6 +25,7 @@ class PollWakingAbi final : public evtchn::PortAbi {
   [[nodiscard]] bool isPending(uint32_t port) const override { return inner_->isPending(port); }
   [[nodiscard]] bool isMasked(uint32_t port) const override { return inner_->isMasked(port); }
   void reset() override { inner_->reset(); }
+  void portFreed(uint32_t port) override { inner_->portFreed(port); }
 
  private:
   std::unique_ptr<evtchn::PortAbi> inner_;
