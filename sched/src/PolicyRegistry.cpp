@@ -1,5 +1,7 @@
 #include "smartvm/sched/SchedPolicy.h"
 
+#include "smartvm/sched/ParallelPolicy.h"
+
 #include <fmt/format.h>
 
 namespace smartvm::sched {
@@ -19,6 +21,7 @@ const PolicyRegistry& PolicyRegistry::builtin() {
   static const PolicyRegistry registry = [] {
     PolicyRegistry r;
     // Each builtin policy adds itself here.
+    r.add("parallel", [](SchedHost& host) { return makeParallelPolicy(host); });
     return r;
   }();
   return registry;
@@ -31,7 +34,9 @@ Result<std::unique_ptr<SchedPolicy>> PolicyRegistry::create(std::string_view nam
   if (it == factories_.end()) {
     return error(ENOENT, fmt::format("unknown scheduler policy '{}' (known: {})", name, fmt::join(names(), ", ")));
   }
-  return it->second(host);
+  std::unique_ptr<SchedPolicy> policy = it->second(host);
+  if (policy == nullptr) return error(ENOENT, fmt::format("scheduler policy '{}' is missing a part it needs", name));
+  return policy;
 }
 
 std::vector<std::string> PolicyRegistry::names() const {

@@ -129,6 +129,17 @@ class SchedPolicy {
   /// A pCPU `v` may run on, for placing it on wake or after an affinity change.
   virtual unsigned pickCpu(const SchedVcpu& v) = 0;
 
+  /// Lends pCPU `pcpu` away (false) or gives it back (true), like moving a
+  /// pCPU between Xen cpupools: while lent, doSchedule is not called for it
+  /// except once to hand back `prev` (the policy requeues it and returns
+  /// nullptr), pickCpu avoids it and work moves elsewhere. The parallel policy
+  /// lends pCPUs of its common-work policy to gangs. ENOTSUP if unsupported.
+  virtual Status setPcpuAvailable(unsigned pcpu, bool available) {
+    (void)pcpu;
+    (void)available;
+    return error(ENOTSUP, std::string(name()) + " cannot lend pCPUs");
+  }
+
   /// How often the framework calls tick() on each pCPU; 0 = never.
   virtual Ns tickPeriod() const = 0;
   /// Periodic bookkeeping on `pcpu` (credit burning, accounting).

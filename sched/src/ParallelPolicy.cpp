@@ -1,0 +1,560 @@
+#include "smartvm/sched/ParallelPolicy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace smartvm::sched {
+namespace {
+
+constexpr int64_t kDefaultGangSliceMs = 30;
+constexpr int64_t kDefaultGangShare = 80;
+constexpr Ns kDefaultWindow = 30 * kNsPerMs;
+
+/// Per-vCPU state, in a side table: the common policy owns SchedVcpu::priv.
+struct VcpuInfo {
+  bool concurrent = false;  ///< part of its domain's task
+  bool runnable = false;    ///< as the framework last said (wake/sleep)
+  bool layerDone = false;   ///< finished its part of the task's current layer
+  int gangPcpu = -1;        ///< the pCPU lent to it, or -1
+};
+
+/// Per-domain task state.
+struct Task {
+  bool configuredConcurrent = false;
+  std::deque<SchedVcpu*> waiting;  ///< runnable concurrent vCPUs without a pCPU, FIFO
+  Ns batchEnd = 0;                 ///< the current batch runs until then
+  bool queued = false;             ///< in queue_
+  bool inProgress = false;         ///< in active_: a batch or layer is under way
+};
+
+class ParallelPolicy final : public SchedPolicy {
+ public:
+  ParallelPolicy(SchedHost& host, std::unique_ptr<SchedPolicy> common)
+      : host_(host),
+        common_(std::move(common)),
+        gangOn_(host.pcpuCount(), nullptr),
+        gangSince_(host.pcpuCount(), 0),
+        commonOn_(host.pcpuCount(), nullptr) {}
+
+  std::string_view name() const override { return "parallel"; }
+
+  void insertDomain(SchedDomain& d) override {
+    tasks_[&d].configuredConcurrent = d.configuredWork == WorkType::Concurrent;
+    common_->insertDomain(d);
+  }
+  void removeDomain(SchedDomain& d) override {
+    std::erase(queue_, &d);
+    std::erase(active_, &d);
+    tasks_.erase(&d);
+    common_->removeDomain(d);
+  }
+  void insertVcpu(SchedVcpu& v) override {
+    vcpus_[&v].concurrent = v.domain != nullptr && tasks_[v.domain].configuredConcurrent;
+    common_->insertVcpu(v);
+  }
+  void removeVcpu(SchedVcpu& v) override;
+
+  void sleep(SchedVcpu& v, Ns now) override;
+  void wake(SchedVcpu& v, Ns now) override;
+  void yield(SchedVcpu& v) override {
+    // A gang member keeps its pCPU for the batch: yielding (a barrier spin)
+    // would only hand it to common work and break the co-scheduling.
+    if (!info(v).concurrent) common_->yield(v);
+  }
+
+  Decision doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns now) override;
+  unsigned pickCpu(const SchedVcpu& v) override;
+
+  Ns tickPeriod() const override { return common_->tickPeriod(); }
+  void tick(unsigned pcpu, Ns now) override;
+  Status workHint(SchedVcpu& v, WorkHint hint, Ns now) override;
+
+  Result<Params> domainParams(const SchedDomain& d) const override;
+  Status setDomainParams(SchedDomain& d, const Params& p) override;
+  Params globalParams() const override;
+  Status setGlobalParams(const Params& p) override;
+  void dump(std::ostream& out) const override;
+
+ private:
+  VcpuInfo& info(const SchedVcpu& v) { return vcpus_[&v]; }
+  Task& task(const SchedVcpu& v) { return tasks_[v.domain]; }
+
+  void beginConcurrent(SchedVcpu& v, Ns now);
+  void endConcurrent(SchedVcpu& v, Ns now);
+  void layerDone(SchedVcpu& v, Ns now);
+  void toWaiting(SchedVcpu& v);
+  void leaveWaiting(SchedVcpu& v);
+  void lend(unsigned pcpu, SchedVcpu& v, Ns now);
+  void giveBack(unsigned pcpu, Ns now);
+  void expireBatch(SchedDomain* d, Ns now);
+  Ns budgetLeft(Ns now);
+  void endBatchIfIdle(SchedDomain* d, Ns now);
+  void advanceLayerIfComplete(SchedDomain* d, Ns now);
+  void dispatch(Ns now);
+  bool startFromQueue(Ns now);
+  void fill(SchedDomain* d, Ns now);
+  int freePcpuFor(const SchedVcpu& v) const;
+  unsigned freePcpus() const;
+  bool gangBudgetLeft(Ns now);
+  void rollWindow(Ns now);
+  Ns window() const;
+
+  SchedHost& host_;
+  std::unique_ptr<SchedPolicy> common_;
+  std::unordered_map<const SchedVcpu*, VcpuInfo> vcpus_;
+  std::unordered_map<const SchedDomain*, Task> tasks_;
+  std::deque<SchedDomain*> queue_;    ///< tasks waiting for pCPUs, FIFO
+  std::vector<SchedDomain*> active_;  ///< tasks in progress, served first
+  std::vector<SchedVcpu*> gangOn_;    ///< per pCPU: the gang vCPU lent it
+  std::vector<Ns> gangSince_;         ///< per pCPU: gang time counted from here
+  std::vector<SchedVcpu*> commonOn_;  ///< per pCPU: the common policy's last choice
+  Ns gangSlice_ = kDefaultGangSliceMs * kNsPerMs;
+  int64_t gangShare_ = kDefaultGangShare;
+  Ns windowEnd_ = 0;
+  Ns gangUsed_ = 0;
+  size_t commonRunnable_ = 0;
+};
+
+// ---------------------------------------------------------------- vCPU events
+
+void ParallelPolicy::removeVcpu(SchedVcpu& v) {
+  VcpuInfo& i = info(v);
+  if (i.concurrent) leaveWaiting(v);
+  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), host_.now());
+  if (!i.concurrent && i.runnable) --commonRunnable_;
+  for (auto& c : commonOn_)
+    if (c == &v) c = nullptr;
+  vcpus_.erase(&v);
+  common_->removeVcpu(v);
+}
+
+void ParallelPolicy::sleep(SchedVcpu& v, Ns now) {
+  VcpuInfo& i = info(v);
+  if (!i.runnable) return;
+  i.runnable = false;
+  if (!i.concurrent) {
+    --commonRunnable_;
+    common_->sleep(v, now);
+    return;
+  }
+  leaveWaiting(v);
+  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
+  advanceLayerIfComplete(v.domain, now);
+  endBatchIfIdle(v.domain, now);
+  dispatch(now);
+}
+
+void ParallelPolicy::wake(SchedVcpu& v, Ns now) {
+  VcpuInfo& i = info(v);
+  if (i.runnable) return;
+  i.runnable = true;
+  if (!i.concurrent) {
+    ++commonRunnable_;
+    common_->wake(v, now);
+    return;
+  }
+  if (!i.layerDone) toWaiting(v);
+  dispatch(now);
+}
+
+Status ParallelPolicy::workHint(SchedVcpu& v, WorkHint hint, Ns now) {
+  const VcpuInfo& i = info(v);
+  switch (hint) {
+    case WorkHint::ConcurrentBegin:
+      if (i.concurrent) return error(EINVAL, "vCPU is already in a parallel phase");
+      beginConcurrent(v, now);
+      return Status::ok();
+    case WorkHint::ConcurrentEnd:
+      if (!i.concurrent) return error(EINVAL, "vCPU is not in a parallel phase");
+      endConcurrent(v, now);
+      return Status::ok();
+    case WorkHint::LayerDone:
+      if (!i.concurrent) return error(EINVAL, "layer done outside a parallel phase");
+      if (i.layerDone) return error(EINVAL, "vCPU already finished this layer");
+      layerDone(v, now);
+      return Status::ok();
+  }
+  return error(EINVAL, "unknown work hint");
+}
+
+void ParallelPolicy::beginConcurrent(SchedVcpu& v, Ns now) {
+  VcpuInfo& i = info(v);
+  i.concurrent = true;
+  i.layerDone = false;
+  if (i.runnable) {
+    // The common policy lets go of it; if it runs, its pCPU decides again.
+    --commonRunnable_;
+    common_->sleep(v, now);
+    toWaiting(v);
+    if (v.running && v.pcpu >= 0) host_.tickle(static_cast<unsigned>(v.pcpu));
+  }
+  dispatch(now);
+}
+
+void ParallelPolicy::endConcurrent(SchedVcpu& v, Ns now) {
+  VcpuInfo& i = info(v);
+  leaveWaiting(v);
+  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
+  i.concurrent = false;
+  i.layerDone = false;
+  if (i.runnable) {
+    ++commonRunnable_;
+    common_->wake(v, now);
+  }
+  advanceLayerIfComplete(v.domain, now);
+  endBatchIfIdle(v.domain, now);
+  dispatch(now);
+}
+
+void ParallelPolicy::layerDone(SchedVcpu& v, Ns now) {
+  VcpuInfo& i = info(v);
+  i.layerDone = true;
+  // Its part is done: its pCPU goes to other work at once rather than idling
+  // (or spinning in a barrier) until the slowest part of the layer finishes.
+  leaveWaiting(v);
+  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
+  advanceLayerIfComplete(v.domain, now);
+  endBatchIfIdle(v.domain, now);
+  dispatch(now);
+}
+
+// ---------------------------------------------------------------- gangs
+
+void ParallelPolicy::toWaiting(SchedVcpu& v) {
+  Task& t = task(v);
+  if (std::find(t.waiting.begin(), t.waiting.end(), &v) != t.waiting.end()) return;
+  if (info(v).gangPcpu >= 0) return;
+  t.waiting.push_back(&v);
+  if (!t.inProgress && !t.queued) {
+    t.queued = true;
+    queue_.push_back(v.domain);
+  }
+}
+
+void ParallelPolicy::leaveWaiting(SchedVcpu& v) { std::erase(task(v).waiting, &v); }
+
+void ParallelPolicy::lend(unsigned pcpu, SchedVcpu& v, Ns now) {
+  gangOn_[pcpu] = &v;
+  gangSince_[pcpu] = now;
+  info(v).gangPcpu = static_cast<int>(pcpu);
+  (void)common_->setPcpuAvailable(pcpu, false);  // supported: checked by makeParallelPolicy
+  host_.tickle(pcpu);
+}
+
+void ParallelPolicy::giveBack(unsigned pcpu, Ns now) {
+  SchedVcpu* v = gangOn_[pcpu];
+  if (v == nullptr) return;
+  gangUsed_ += now - gangSince_[pcpu];
+  info(*v).gangPcpu = -1;
+  gangOn_[pcpu] = nullptr;
+  (void)common_->setPcpuAvailable(pcpu, true);
+  host_.tickle(pcpu);
+}
+
+/// Ends the task's batch (its time is up, or the gang budget is spent): every
+/// gang vCPU of it leaves its pCPU together, behind the task's other waiting
+/// vCPUs, and the task goes to the back of the queue.
+void ParallelPolicy::expireBatch(SchedDomain* d, Ns now) {
+  for (unsigned p = 0; p < gangOn_.size(); ++p) {
+    SchedVcpu* v = gangOn_[p];
+    if (v == nullptr || v->domain != d) continue;
+    giveBack(p, now);
+    if (info(*v).runnable && !info(*v).layerDone) task(*v).waiting.push_back(v);
+  }
+  tasks_[d].batchEnd = std::min(tasks_[d].batchEnd, now);
+  endBatchIfIdle(d, now);
+}
+
+/// A task whose batch has ended and holds no pCPU goes to the back of the
+/// queue (if it still has work), so tasks take turns.
+void ParallelPolicy::endBatchIfIdle(SchedDomain* d, Ns now) {
+  Task& t = tasks_[d];
+  if (!t.inProgress) return;
+  const bool holdsPcpu = std::any_of(gangOn_.begin(), gangOn_.end(),
+                                     [d](const SchedVcpu* v) { return v != nullptr && v->domain == d; });
+  if (holdsPcpu) return;
+  const bool anyRunnable = std::any_of(d->vcpus.begin(), d->vcpus.end(), [this](const SchedVcpu* v) {
+    const VcpuInfo& i = vcpus_[v];
+    return i.concurrent && i.runnable;
+  });
+  if (now < t.batchEnd && anyRunnable) return;
+  t.inProgress = false;
+  std::erase(active_, d);
+  if (!t.waiting.empty() && !t.queued) {
+    t.queued = true;
+    queue_.push_back(d);
+  }
+}
+
+/// When every concurrent vCPU of the task has finished the layer (or sleeps
+/// at its barrier), the next layer starts at once with a fresh batch.
+void ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
+  bool anyDone = false;
+  for (const SchedVcpu* v : d->vcpus) {
+    const VcpuInfo& i = vcpus_[v];
+    if (!i.concurrent) continue;
+    if (i.runnable && !i.layerDone) return;
+    anyDone = anyDone || i.layerDone;
+  }
+  if (!anyDone) return;
+  Task& t = tasks_[d];
+  for (SchedVcpu* v : d->vcpus) {
+    VcpuInfo& i = vcpus_[v];
+    if (!i.concurrent || !i.layerDone) continue;
+    i.layerDone = false;
+    if (i.runnable && i.gangPcpu < 0) t.waiting.push_back(v);
+  }
+  if (t.queued) {
+    std::erase(queue_, d);
+    t.queued = false;
+  }
+  t.batchEnd = now + gangSlice_;
+  if (!t.inProgress) {
+    t.inProgress = true;
+    active_.push_back(d);
+  }
+}
+
+int ParallelPolicy::freePcpuFor(const SchedVcpu& v) const {
+  if (v.pcpu >= 0 && static_cast<unsigned>(v.pcpu) < gangOn_.size() && gangOn_[v.pcpu] == nullptr &&
+      v.hardAffinity.test(v.pcpu))
+    return v.pcpu;  // warm cache first
+  for (unsigned p = 0; p < gangOn_.size(); ++p)
+    if (gangOn_[p] == nullptr && v.hardAffinity.test(p)) return static_cast<int>(p);
+  return -1;
+}
+
+unsigned ParallelPolicy::freePcpus() const {
+  return static_cast<unsigned>(std::count(gangOn_.begin(), gangOn_.end(), nullptr));
+}
+
+/// Gives the task's waiting vCPUs free pCPUs, in order, as far as they go.
+void ParallelPolicy::fill(SchedDomain* d, Ns now) {
+  Task& t = tasks_[d];
+  for (auto it = t.waiting.begin(); it != t.waiting.end();) {
+    const int p = freePcpuFor(**it);
+    if (p < 0) {
+      ++it;
+      continue;
+    }
+    SchedVcpu* v = *it;
+    it = t.waiting.erase(it);
+    lend(static_cast<unsigned>(p), *v, now);
+  }
+}
+
+/// Starts the queue's head task if it fits: all of its V vCPUs at once when
+/// V <= free pCPUs, or a batch of N when V > N and the machine is free.
+bool ParallelPolicy::startFromQueue(Ns now) {
+  while (!queue_.empty()) {
+    SchedDomain* d = queue_.front();
+    Task& t = tasks_[d];
+    if (t.waiting.empty()) {
+      queue_.pop_front();
+      t.queued = false;
+      continue;
+    }
+    const unsigned free = freePcpus();
+    if (t.waiting.size() > free && free < gangOn_.size()) return false;  // FIFO: the head waits
+    queue_.pop_front();
+    t.queued = false;
+    t.inProgress = true;
+    t.batchEnd = now + gangSlice_;
+    active_.push_back(d);
+    fill(d, now);
+    return true;
+  }
+  return false;
+}
+
+void ParallelPolicy::dispatch(Ns now) {
+  if (!gangBudgetLeft(now)) return;
+  for (SchedDomain* d : std::vector<SchedDomain*>(active_))
+    if (now < tasks_[d].batchEnd) fill(d, now);
+  while (freePcpus() > 0 && startFromQueue(now)) {
+  }
+}
+
+// ---------------------------------------------------------------- fairness window
+
+Ns ParallelPolicy::window() const {
+  const Params g = common_->globalParams();
+  auto it = g.find("tslice_ms");
+  return it != g.end() && it->second > 0 ? it->second * kNsPerMs : kDefaultWindow;
+}
+
+void ParallelPolicy::rollWindow(Ns now) {
+  if (now < windowEnd_) return;
+  windowEnd_ = now + window();
+  gangUsed_ = 0;
+  for (unsigned p = 0; p < gangOn_.size(); ++p)
+    if (gangOn_[p] != nullptr) gangSince_[p] = now;
+}
+
+/// Gang pCPU time left in this window while common work waits; "unlimited"
+/// (a large value) when no common work is runnable.
+Ns ParallelPolicy::budgetLeft(Ns now) {
+  rollWindow(now);
+  if (commonRunnable_ == 0) return INT64_MAX / 4;
+  Ns used = gangUsed_;
+  for (unsigned p = 0; p < gangOn_.size(); ++p)
+    if (gangOn_[p] != nullptr) used += now - gangSince_[p];
+  const Ns budget = window() * static_cast<Ns>(gangOn_.size()) * gangShare_ / 100;
+  return budget - used;
+}
+
+bool ParallelPolicy::gangBudgetLeft(Ns now) { return budgetLeft(now) > 0; }
+
+// ---------------------------------------------------------------- decisions
+
+Decision ParallelPolicy::doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns now) {
+  (void)prev;  // the common policy is told about its own last choice, below
+  (void)prevRunnable;
+  if (SchedVcpu* g = gangOn_[pcpu]; g != nullptr && (now >= task(*g).batchEnd || !gangBudgetLeft(now))) {
+    expireBatch(g->domain, now);
+  }
+  dispatch(now);
+  if (SchedVcpu* g = gangOn_[pcpu]) {
+    if (SchedVcpu* c = commonOn_[pcpu]) {
+      // The pCPU is lent: the common policy requeues what it ran there.
+      const VcpuInfo& ci = info(*c);
+      (void)common_->doSchedule(pcpu, c, ci.runnable && !ci.concurrent, now);
+      commonOn_[pcpu] = nullptr;
+    }
+    Decision d;
+    d.next = g;
+    // Decide again at the batch end, or when the gangs' budget would run out
+    // with every gang pCPU busy (sooner if some are idle: the tick catches it).
+    const Ns gangPcpus = static_cast<Ns>(gangOn_.size() - freePcpus());
+    d.slice = std::max<Ns>(std::min(task(*g).batchEnd - now, budgetLeft(now) / std::max<Ns>(gangPcpus, 1)), 1);
+    d.migrated = g->pcpu >= 0 && g->pcpu != static_cast<int>(pcpu);
+    return d;
+  }
+  SchedVcpu* c = commonOn_[pcpu];
+  const bool cRunnable = c != nullptr && info(*c).runnable && !info(*c).concurrent;
+  Decision d = common_->doSchedule(pcpu, c, cRunnable, now);
+  commonOn_[pcpu] = d.next;
+  return d;
+}
+
+unsigned ParallelPolicy::pickCpu(const SchedVcpu& v) {
+  const VcpuInfo& i = info(v);
+  if (!i.concurrent) return common_->pickCpu(v);
+  if (i.gangPcpu >= 0) return static_cast<unsigned>(i.gangPcpu);
+  const int p = freePcpuFor(v);
+  if (p >= 0) return static_cast<unsigned>(p);
+  if (v.pcpu >= 0) return static_cast<unsigned>(v.pcpu);
+  for (unsigned q = 0; q < gangOn_.size(); ++q)
+    if (v.hardAffinity.test(q)) return q;
+  return 0;
+}
+
+void ParallelPolicy::tick(unsigned pcpu, Ns now) {
+  common_->tick(pcpu, now);
+  if (pcpu != 0) return;
+  // Budget spent while common work waits: take the gangs' pCPUs back now.
+  if (!gangBudgetLeft(now)) {
+    for (unsigned p = 0; p < gangOn_.size(); ++p)
+      if (gangOn_[p] != nullptr) host_.tickle(p);
+    return;
+  }
+  dispatch(now);  // a new window may have budget for waiting tasks
+}
+
+// ---------------------------------------------------------------- parameters
+
+Result<Params> ParallelPolicy::domainParams(const SchedDomain& d) const {
+  auto p = common_->domainParams(d);
+  if (!p.isOk()) return p.status();
+  Params out = *p;
+  auto it = tasks_.find(&d);
+  out["concurrent"] = it != tasks_.end() && it->second.configuredConcurrent ? 1 : 0;
+  return out;
+}
+
+Status ParallelPolicy::setDomainParams(SchedDomain& d, const Params& p) {
+  Params rest = p;
+  auto it = rest.find("concurrent");
+  std::optional<bool> concurrent;
+  if (it != rest.end()) {
+    if (it->second != 0 && it->second != 1) return error(EINVAL, "concurrent must be 0 or 1");
+    concurrent = it->second == 1;
+    rest.erase(it);
+  }
+  if (!rest.empty()) SMARTVM_TRY(common_->setDomainParams(d, rest));
+  if (!concurrent) return Status::ok();
+  tasks_[&d].configuredConcurrent = *concurrent;
+  const Ns now = host_.now();
+  for (SchedVcpu* v : d.vcpus) {
+    if (info(*v).concurrent == *concurrent) continue;
+    if (*concurrent)
+      beginConcurrent(*v, now);
+    else
+      endConcurrent(*v, now);
+  }
+  return Status::ok();
+}
+
+Params ParallelPolicy::globalParams() const {
+  Params out = common_->globalParams();
+  out["gang_slice_ms"] = gangSlice_ / kNsPerMs;
+  out["gang_share"] = gangShare_;
+  return out;
+}
+
+Status ParallelPolicy::setGlobalParams(const Params& p) {
+  Params rest = p;
+  int64_t slice = gangSlice_ / kNsPerMs, share = gangShare_;
+  if (auto it = rest.find("gang_slice_ms"); it != rest.end()) {
+    if (it->second < 1 || it->second > 1000)
+      return error(EINVAL, fmt::format("gang_slice_ms {} out of range 1..1000", it->second));
+    slice = it->second;
+    rest.erase(it);
+  }
+  if (auto it = rest.find("gang_share"); it != rest.end()) {
+    if (it->second < 1 || it->second > 100)
+      return error(EINVAL, fmt::format("gang_share {} out of range 1..100", it->second));
+    share = it->second;
+    rest.erase(it);
+  }
+  if (!rest.empty()) SMARTVM_TRY(common_->setGlobalParams(rest));
+  gangSlice_ = slice * kNsPerMs;
+  gangShare_ = share;
+  return Status::ok();
+}
+
+void ParallelPolicy::dump(std::ostream& out) const {
+  out << fmt::format("parallel: gang_slice_ms={} gang_share={}% window_used_ns={} common_runnable={}\n",
+                     gangSlice_ / kNsPerMs, gangShare_, gangUsed_, commonRunnable_);
+  for (unsigned p = 0; p < gangOn_.size(); ++p) {
+    if (const SchedVcpu* v = gangOn_[p]) out << fmt::format("  pCPU{}: gang d{}v{}\n", p, v->domid, v->id);
+  }
+  for (const auto& [d, t] : tasks_) {
+    if (t.waiting.empty() && !t.inProgress) continue;
+    out << fmt::format("  task d{}: {} waiting{}{}\n", d->domid, t.waiting.size(), t.inProgress ? ", in progress" : "",
+                       t.queued ? ", queued" : "");
+  }
+  out << "common work:\n";
+  common_->dump(out);
+}
+
+}  // namespace
+
+std::unique_ptr<SchedPolicy> makeParallelPolicy(SchedHost& host, std::unique_ptr<SchedPolicy> common) {
+  // Gangs borrow the common policy's pCPUs; one that cannot lend is unusable.
+  if (common == nullptr || !common->setPcpuAvailable(0, true).isOk()) return nullptr;
+  return std::make_unique<ParallelPolicy>(host, std::move(common));
+}
+
+std::unique_ptr<SchedPolicy> makeParallelPolicy(SchedHost& host) {
+  auto common = PolicyRegistry::builtin().create("credit", host);
+  if (!common.isOk()) return nullptr;
+  return makeParallelPolicy(host, std::move(common).value());
+}
+
+}  // namespace smartvm::sched
