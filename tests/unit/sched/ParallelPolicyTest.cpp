@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "FifoTestPolicy.h"
 #include "smartvm/sched/ParallelPolicy.h"
 
 namespace smartvm::sched {
@@ -23,62 +24,6 @@ namespace {
 
 constexpr Ns kStep = 100 * kNsPerUs;
 constexpr Ns kNever = INT64_MAX;
-
-/// Test double for the common-work policy: one global FIFO, 10 ms slices,
-/// pCPUs can be lent away. Not a real policy; just predictable.
-class FifoCommon final : public SchedPolicy {
- public:
-  explicit FifoCommon(SchedHost& host) : host_(host), available_(host.pcpuCount(), true) {}
-  std::string_view name() const override { return "fifo-test"; }
-  void insertDomain(SchedDomain&) override {}
-  void removeDomain(SchedDomain&) override {}
-  void insertVcpu(SchedVcpu&) override {}
-  void removeVcpu(SchedVcpu& v) override { std::erase(queue_, &v); }
-  void sleep(SchedVcpu& v, Ns) override { std::erase(queue_, &v); }
-  void wake(SchedVcpu& v, Ns) override {
-    if (std::find(queue_.begin(), queue_.end(), &v) == queue_.end()) queue_.push_back(&v);
-    for (unsigned p = 0; p < available_.size(); ++p) host_.tickle(p);
-  }
-  void yield(SchedVcpu&) override {}
-  Decision doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns) override {
-    if (prev != nullptr && prevRunnable) queue_.push_back(prev);
-    Decision d;
-    if (!available_[pcpu]) return d;
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (!(*it)->hardAffinity.test(pcpu)) continue;
-      d.next = *it;
-      queue_.erase(it);
-      d.slice = 10 * kNsPerMs;
-      return d;
-    }
-    return d;
-  }
-  unsigned pickCpu(const SchedVcpu& v) override { return v.pcpu >= 0 ? static_cast<unsigned>(v.pcpu) : 0; }
-  Status setPcpuAvailable(unsigned pcpu, bool available) override {
-    if (pcpu >= available_.size()) return error(EINVAL, "no such pCPU");
-    available_[pcpu] = available;
-    return Status::ok();
-  }
-  Ns tickPeriod() const override { return 10 * kNsPerMs; }
-  void tick(unsigned, Ns) override {}
-  Status workHint(SchedVcpu&, WorkHint, Ns) override { return Status::ok(); }
-  Result<Params> domainParams(const SchedDomain&) const override { return Params{{"weight", 256}}; }
-  Status setDomainParams(SchedDomain&, const Params& p) override {
-    for (const auto& [k, v] : p)
-      if (k != "weight") return error(EINVAL, "unknown parameter " + k);
-    return Status::ok();
-  }
-  Params globalParams() const override { return {{"tslice_ms", 30}}; }
-  Status setGlobalParams(const Params& p) override {
-    return p.empty() ? Status::ok() : error(EINVAL, "unknown parameter " + p.begin()->first);
-  }
-  void dump(std::ostream& out) const override { out << "fifo: " << queue_.size() << " queued\n"; }
-
- private:
-  SchedHost& host_;
-  std::deque<SchedVcpu*> queue_;
-  std::vector<bool> available_;
-};
 
 /// What a vCPU does when it runs: a CPU hog, or a part of a layered task.
 struct Work {
@@ -262,7 +207,7 @@ class Driver final : public SchedHost {
 };
 
 std::unique_ptr<SchedPolicy> parallelOverFifo(Driver& drv) {
-  auto p = makeParallelPolicy(drv, std::make_unique<FifoCommon>(drv));
+  auto p = makeParallelPolicy(drv, std::make_unique<test::FifoTestPolicy>(drv));
   EXPECT_NE(p, nullptr);
   return p;
 }
