@@ -249,6 +249,11 @@ Ns Scheduler::tickPeriod() const {
   return policy_->tickPeriod();
 }
 
+SchedVcpu* Scheduler::vcpu(uint32_t domid, uint32_t vcpu) const {
+  std::lock_guard lk(m_);
+  return find(domid, vcpu);
+}
+
 SchedVcpu* Scheduler::current(unsigned pcpu) const {
   std::lock_guard lk(m_);
   return pcpu < pcpus_ ? current_[pcpu] : nullptr;

@@ -86,6 +86,8 @@ class Scheduler final : public SchedHost {
   /// Periodic policy bookkeeping on `pcpu`; the caller runs it every tickPeriod().
   void tick(unsigned pcpu);
   Ns tickPeriod() const;
+  /// The scheduler's object for a vCPU (stable until its domain is removed), or nullptr.
+  SchedVcpu* vcpu(uint32_t domid, uint32_t vcpu) const;
   /// The vCPU `pcpu` runs, or nullptr.
   SchedVcpu* current(unsigned pcpu) const;
 

@@ -1,0 +1,76 @@
+#pragma once
+// N pCPU slots handed to vCPU threads by a Scheduler. Each guest vCPU keeps its
+// own host thread (its KVM vCPU fd, kvm_run mapping and signal mask stay on
+// one thread, and a blocking hypercall can sleep right in its handler), but
+// it may enter the guest only while it holds a pCPU. A pCPU is a slot bound
+// to one host core: at most N vCPUs run at once, each pinned to its slot's
+// core, and the policy decides which.
+//
+// Who decides for a pCPU: the thread that holds it (at a checkpoint after an
+// exit, once its slot was tickled by the policy, a slice end or its own
+// block), or, for an idle pCPU, whichever thread tickled it. A decision hands
+// the slot to the chosen vCPU's thread and wakes it.
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "smartvm/sched/Scheduler.h"
+
+namespace smartvm::sched {
+
+class PcpuSet final : public PcpuSignal {
+ public:
+  struct Hooks {
+    /// Takes `v` out of guest mode soon (a KVM kick); never called for the
+    /// calling thread's own vCPU.
+    std::function<void(SchedVcpu& v)> kick;
+    /// Calls reschedule(pcpu) at time `at` (a later call for the same pCPU replaces it).
+    std::function<void(unsigned pcpu, Ns at)> armSlice;
+    /// Binds the calling thread to pCPU `pcpu`'s host core.
+    std::function<void(unsigned pcpu)> pinThread;
+    /// The SchedVcpu the calling thread runs, or nullptr (timer, event threads).
+    std::function<SchedVcpu*()> selfVcpu;
+  };
+
+  PcpuSet(unsigned pcpus, Hooks hooks);
+  /// The scheduler whose decisions this set carries out (before any use).
+  void attach(Scheduler& s) { sched_ = &s; }
+
+  /// PcpuSignal: pCPU `pcpu` must decide again.
+  void reschedule(unsigned pcpu) override;
+
+  // --- the vCPU thread's side ---
+  /// Waits until `v` holds a pCPU and returns it; nullopt once stop() was called.
+  std::optional<unsigned> waitForPcpu(SchedVcpu& v);
+  /// After each guest exit: if `v`'s pCPU was asked to decide again, decides
+  /// now (on this thread). True if `v` still holds a pCPU afterwards.
+  bool checkpoint(SchedVcpu& v);
+  /// The pCPU `v` holds, or -1.
+  int pcpuOf(const SchedVcpu& v) const;
+  /// Wakes every waiter for good (shutdown).
+  void stop();
+
+ private:
+  struct Slot {
+    SchedVcpu* holder = nullptr;
+    bool deciding = false;  ///< some thread runs decide() for it
+    bool pending = false;   ///< asked to decide again
+    SchedVcpu* handoff = nullptr;  ///< chosen but still running elsewhere
+  };
+  void decide(unsigned pcpu);
+  void retryHandoffs();
+
+  const unsigned n_;
+  Hooks hooks_;
+  Scheduler* sched_ = nullptr;
+  mutable std::mutex m_;
+  std::condition_variable granted_;
+  std::vector<Slot> slots_;
+  std::unordered_map<const SchedVcpu*, int> pcpuOf_;
+  bool stopping_ = false;
+};
+
+}  // namespace smartvm::sched

@@ -1,0 +1,127 @@
+#include "smartvm/sched/PcpuSet.h"
+
+#include <algorithm>
+
+namespace smartvm::sched {
+
+PcpuSet::PcpuSet(unsigned pcpus, Hooks hooks) : n_(pcpus), hooks_(std::move(hooks)), slots_(pcpus) {}
+
+void PcpuSet::reschedule(unsigned pcpu) {
+  if (pcpu >= n_) return;
+  SchedVcpu* kickee = nullptr;
+  {
+    std::lock_guard lk(m_);
+    if (stopping_) return;
+    Slot& s = slots_[pcpu];
+    s.pending = true;
+    if (s.deciding) return;  // the decider sees `pending` and decides again
+    if (s.holder != nullptr) {
+      // The holder decides at its next checkpoint; a thread asking for its
+      // own slot is about to checkpoint anyway.
+      if (hooks_.selfVcpu && hooks_.selfVcpu() == s.holder) return;
+      kickee = s.holder;
+    } else {
+      s.deciding = true;  // idle: this thread decides
+    }
+  }
+  if (kickee != nullptr) {
+    hooks_.kick(*kickee);
+    return;
+  }
+  decide(pcpu);
+}
+
+bool PcpuSet::checkpoint(SchedVcpu& v) {
+  int p = -1;
+  {
+    std::lock_guard lk(m_);
+    auto it = pcpuOf_.find(&v);
+    if (it == pcpuOf_.end() || it->second < 0) return false;
+    p = it->second;
+    Slot& s = slots_[p];
+    if (!s.pending || s.deciding) return true;
+    s.deciding = true;
+  }
+  decide(static_cast<unsigned>(p));
+  return pcpuOf(v) >= 0;
+}
+
+/// Runs the policy's decision for `pcpu` until nobody asked again meanwhile,
+/// handing the slot to the chosen vCPU's thread. Caller set `deciding`.
+void PcpuSet::decide(unsigned pcpu) {
+  std::vector<SchedVcpu*> released;
+  for (;;) {
+    {
+      std::lock_guard lk(m_);
+      slots_[pcpu].pending = false;
+    }
+    PcpuChoice c = sched_->schedule(pcpu);
+    SchedVcpu* next = c.next;
+    SchedVcpu* handoff = nullptr;
+    if (next != nullptr && c.busyOn >= 0 && !sched_->claim(pcpu, next)) {
+      handoff = next;  // retried once its pCPU lets go of it
+      next = nullptr;
+    }
+    {
+      std::lock_guard lk(m_);
+      Slot& s = slots_[pcpu];
+      s.handoff = handoff;
+      if (s.holder != next) {
+        if (s.holder != nullptr) {
+          pcpuOf_[s.holder] = -1;
+          released.push_back(s.holder);
+        }
+        s.holder = next;
+        if (next != nullptr) pcpuOf_[next] = static_cast<int>(pcpu);
+        granted_.notify_all();
+      }
+    }
+    if (next != nullptr && c.slice >= 0) hooks_.armSlice(pcpu, sched_->now() + c.slice);
+    std::lock_guard lk(m_);
+    if (!slots_[pcpu].pending || stopping_) {
+      slots_[pcpu].deciding = false;
+      break;
+    }
+  }
+  // pCPUs that wanted a vCPU this one just let go of decide again.
+  std::vector<unsigned> retry;
+  {
+    std::lock_guard lk(m_);
+    for (unsigned r = 0; r < n_; ++r) {
+      if (slots_[r].handoff == nullptr) continue;
+      if (std::find(released.begin(), released.end(), slots_[r].handoff) == released.end()) continue;
+      slots_[r].handoff = nullptr;
+      retry.push_back(r);
+    }
+  }
+  for (unsigned r : retry) reschedule(r);
+}
+
+std::optional<unsigned> PcpuSet::waitForPcpu(SchedVcpu& v) {
+  unsigned p = 0;
+  {
+    std::unique_lock lk(m_);
+    granted_.wait(lk, [&] {
+      auto it = pcpuOf_.find(&v);
+      return stopping_ || (it != pcpuOf_.end() && it->second >= 0);
+    });
+    if (stopping_) return std::nullopt;
+    p = static_cast<unsigned>(pcpuOf_[&v]);
+  }
+  if (hooks_.pinThread) hooks_.pinThread(p);
+  return p;
+}
+
+int PcpuSet::pcpuOf(const SchedVcpu& v) const {
+  std::lock_guard lk(m_);
+  auto it = pcpuOf_.find(&v);
+  return it == pcpuOf_.end() ? -1 : it->second;
+}
+
+void PcpuSet::stop() {
+  std::lock_guard lk(m_);
+  stopping_ = true;
+  granted_.notify_all();
+}
+
+}  // namespace smartvm::sched
