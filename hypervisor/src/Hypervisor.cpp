@@ -1,10 +1,14 @@
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
 #include "smartvm/hv/Hypervisor.h"
 
+#include "smartvm/sched/CpuList.h"
+
 #include <spdlog/spdlog.h>
 #include <xen/sched.h>
 #include <xen/xen.h>
 
+#include <algorithm>
+#include <thread>
 #include <regex>
 
 #include "smartvm/hv/RegisterDump.h"
@@ -58,6 +62,22 @@ Hypervisor::~Hypervisor() {
   reaper_.join();
 }
 
+/// Xen's limits for a domain's scheduling parameters, against this host's CPUs.
+Status Hypervisor::validateScheduling(const smartvm::v1::DomainConfig& c) {
+  const unsigned cpus = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, sched::kMaxPcpus);
+  if (c.cpu_weight() > 65535) {
+    return error(EINVAL, "cpu_weight = " + std::to_string(c.cpu_weight()) + " is out of range (1..65535)");
+  }
+  if (c.cpu_cap() > 100 * cpus) {
+    return error(EINVAL, "cap = " + std::to_string(c.cpu_cap()) + " exceeds 100 per pCPU (" + std::to_string(cpus) +
+                             " pCPUs)");
+  }
+  if (!c.cpus().empty()) {
+    if (auto m = sched::parseCpuList(c.cpus(), cpus); !m.isOk()) return error(EINVAL, "cpus: " + m.status().message());
+  }
+  return Status::ok();
+}
+
 Status Hypervisor::validate(const smartvm::v1::DomainConfig& c) {
   static const std::regex kName("[A-Za-z0-9_.-]{1,64}");
   if (!std::regex_match(c.name(), kName)) {
@@ -76,6 +96,7 @@ Status Hypervisor::validate(const smartvm::v1::DomainConfig& c) {
     return error(EINVAL, "max_event_channels = " + std::to_string(c.max_event_channels()) + " exceeds the 2-level ABI's " +
                              std::to_string(evtchn::EventChannels::kDefaultMaxPorts) + " ports");
   }
+  SMARTVM_TRY(validateScheduling(c));
   if (c.kernel().empty() || c.kernel()[0] != '/') return error(EINVAL, "kernel must be an absolute path");
   if (!c.ramdisk().empty() && c.ramdisk()[0] != '/') return error(EINVAL, "ramdisk must be an absolute path");
   return Status::ok();
@@ -116,6 +137,9 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
   }
   SMARTVM_TRY(d->start());
   spdlog::info("created domain {} '{}'{}", domid, d->name(), d->config().start_paused() ? " (paused)" : "");
+  if (config.cpu_weight() != 0 || config.cpu_cap() != 0 || !config.cpus().empty() || config.concurrent_work()) {
+    d->log().warn("cpu_weight, cap, cpus and sched_work are accepted but not applied: vCPUs are not scheduled yet");
+  }
   changed_.notify_all();
   return d->info();
 }

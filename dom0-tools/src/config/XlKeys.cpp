@@ -13,6 +13,7 @@
 #include "smartvm/Result.h"
 #include "smartvm/dom0/config/DomainConfigRules.h"
 #include "smartvm/dom0/config/XlConfig.h"
+#include "smartvm/sched/CpuList.h"
 
 namespace smartvm::dom0 {
 namespace {
@@ -133,6 +134,39 @@ Status setMaxEventChannels(const XlSetting& s, const fs::path&, State& st) {
   return Status::ok();
 }
 
+Status setCpuWeight(const XlSetting& s, const fs::path&, State& st) {
+  SMARTVM_ASSIGN_OR_RETURN(const uint64_t w, integerIn(s, 1, 65535, ""));
+  st.config.set_cpu_weight(static_cast<uint32_t>(w));
+  return Status::ok();
+}
+
+Status setCap(const XlSetting& s, const fs::path&, State& st) {
+  // The hypervisor checks the cap against its pCPU count (Xen: at most 100 per pCPU).
+  SMARTVM_ASSIGN_OR_RETURN(const uint64_t c, integerIn(s, 0, 100 * sched::kMaxPcpus, "%"));
+  st.config.set_cpu_cap(static_cast<uint32_t>(c));
+  return Status::ok();
+}
+
+Status setCpus(const XlSetting& s, const fs::path&, State& st) {
+  if (s.value.kind == XlValue::Kind::List) {
+    return fail(s, "per-vCPU lists are not supported; give one CPU list for all vCPUs (\"0-3\")");
+  }
+  SMARTVM_ASSIGN_OR_RETURN(const std::string list, stringOf(s));
+  // Syntax only here; the hypervisor knows how many pCPUs there are.
+  if (auto m = sched::parseCpuList(list, sched::kMaxPcpus); !m.isOk()) return fail(s, m.status().message());
+  st.config.set_cpus(list);
+  return Status::ok();
+}
+
+Status setSchedWork(const XlSetting& s, const fs::path&, State& st) {
+  SMARTVM_ASSIGN_OR_RETURN(const std::string work, stringOf(s));
+  if (work != "common" && work != "concurrent") {
+    return fail(s, fmt::format("expected \"common\" or \"concurrent\", got {}", quoteForMessage(work)));
+  }
+  st.config.set_concurrent_work(work == "concurrent");
+  return Status::ok();
+}
+
 Status setKernel(const XlSetting& s, const fs::path& baseDir, State& st) {
   SMARTVM_ASSIGN_OR_RETURN(const std::string path, readableFile(s, baseDir));
   st.config.set_kernel(path);
@@ -183,13 +217,17 @@ struct KeyEntry {
   XlKeys::Handler handler;
 };
 
-constexpr std::array<KeyEntry, 14> kKeys = {{
+constexpr std::array<KeyEntry, 18> kKeys = {{
     {"name", setName},
     {"type", setType},
     {"builder", setBuilder},
     {"memory", setMemory},
     {"vcpus", setVcpus},
     {"max_event_channels", setMaxEventChannels},
+    {"cpu_weight", setCpuWeight},
+    {"cap", setCap},
+    {"cpus", setCpus},
+    {"sched_work", setSchedWork},
     {"kernel", setKernel},
     {"ramdisk", setRamdisk},
     {"cmdline", setCmdline},
@@ -201,7 +239,7 @@ constexpr std::array<KeyEntry, 14> kKeys = {{
 }};
 
 /// xl keys that are meaningful to xl but not (yet) to Smart-VM.
-constexpr std::array<std::string_view, 28> kXlKeysNotSupported = {
+constexpr std::array<std::string_view, 25> kXlKeysNotSupported = {
     "disk",
     "vif",
     "vfb",
@@ -213,10 +251,7 @@ constexpr std::array<std::string_view, 28> kXlKeysNotSupported = {
     "serial",
     "maxmem",
     "maxvcpus",
-    "cpus",
     "cpus_soft",
-    "cpu_weight",
-    "cap",
     "uuid",
     "seclabel",
     "bootloader",

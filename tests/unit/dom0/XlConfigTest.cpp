@@ -106,6 +106,32 @@ TEST_F(XlConfigTest, MaxEventChannelsLowersThePortLimit) {
   EXPECT_EQ(parseError(with("max_event_channels = 0")), "guest.cfg:3: max_event_channels: 0 is out of range (1..4096)");
 }
 
+TEST_F(XlConfigTest, SchedulingKeysReachTheConfig) {
+  const v1::DomainConfig c =
+      parseOk(with("cpu_weight = 512\ncap = 50\ncpus = \"0-3,^2\"\nsched_work = \"concurrent\""));
+  EXPECT_EQ(c.cpu_weight(), 512u);
+  EXPECT_EQ(c.cpu_cap(), 50u);
+  EXPECT_EQ(c.cpus(), "0-3,^2");
+  EXPECT_TRUE(c.concurrent_work());
+  const v1::DomainConfig d = parseOk(with(""));
+  EXPECT_EQ(d.cpu_weight(), 0u) << "unset: the policy's default";
+  EXPECT_EQ(d.cpu_cap(), 0u);
+  EXPECT_EQ(d.cpus(), "");
+  EXPECT_FALSE(d.concurrent_work());
+  EXPECT_FALSE(parseOk(with("sched_work = \"common\"")).concurrent_work());
+}
+
+TEST_F(XlConfigTest, BadSchedulingKeysNameTheProblem) {
+  EXPECT_EQ(parseError(with("cpu_weight = 0")), "guest.cfg:3: cpu_weight: 0 is out of range (1..65535)");
+  EXPECT_EQ(parseError(with("cpu_weight = 65536")), "guest.cfg:3: cpu_weight: 65536 is out of range (1..65535)");
+  EXPECT_EQ(parseError(with("cap = 25601")), "guest.cfg:3: cap: 25601 is out of range (0..25600%)");
+  EXPECT_EQ(parseError(with("cpus = \"3-1\"")), "guest.cfg:3: cpus: bad CPU range '3-1': 1 is below 3");
+  EXPECT_EQ(parseError(with("cpus = [\"0\", \"1\"]")),
+            "guest.cfg:3: cpus: per-vCPU lists are not supported; give one CPU list for all vCPUs (\"0-3\")");
+  EXPECT_EQ(parseError(with("sched_work = \"gang\"")),
+            "guest.cfg:3: sched_work: expected \"common\" or \"concurrent\", got \"gang\"");
+}
+
 TEST_F(XlConfigTest, RootAndExtraCombineAsXlDoes) {
   EXPECT_EQ(parseOk(with("extra = \"console=hvc0\"")).cmdline(), "console=hvc0");
   EXPECT_EQ(parseOk(with("root = \"/dev/xvda1\"")).cmdline(), "root=/dev/xvda1");

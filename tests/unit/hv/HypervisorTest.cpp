@@ -65,6 +65,15 @@ TEST_F(HypervisorTest, CreateValidation) {
   auto ports = config("ports");
   ports.set_max_event_channels(4097);
   expectError(hv.createDomain(ports), EINVAL, "max_event_channels = 4097");
+  auto weight = config("weight");
+  weight.set_cpu_weight(65536);
+  expectError(hv.createDomain(weight), EINVAL, "cpu_weight = 65536");
+  auto cap = config("cap");
+  cap.set_cpu_cap(100 * 257);
+  expectError(hv.createDomain(cap), EINVAL, "exceeds 100 per pCPU");
+  auto cpus = config("cpus");
+  cpus.set_cpus("0-300");
+  expectError(hv.createDomain(cpus), EINVAL, "cpus: CPU");
   EXPECT_EQ(create("ok"), 1u) << "refusals before domid allocation use up no domid";
   auto missing = config("missing");
   missing.set_kernel("/tmp/smartvm-hv-test-does-not-exist");

@@ -54,6 +54,7 @@ class Hypervisor {
   std::string debugKeyDomains();
 
  private:
+  Status validateScheduling(const smartvm::v1::DomainConfig& c);
   Status validate(const smartvm::v1::DomainConfig& c);
   uint32_t allocateDomid();  // caller holds m_
   void onShutdown(uint32_t domid);
