@@ -108,6 +108,7 @@ Status Domain::createVcpus() {
     SMARTVM_ASSIGN_OR_RETURN(auto backend, vm_->createVcpu(i));
     SMARTVM_TRY(backend->setCpuid(buildXenCpuid(services_.platform->supportedCpuid(), {i, domid_})));
     vcpus.push_back(std::make_unique<Vcpu>(*this, i, std::move(backend), *timers, [this, i] { timerFired(i); }));
+    if (services_.makeGate) vcpus.back()->setGate(services_.makeGate(domid_, i));
   }
   std::unique_lock vmLock(vmMutex_);
   vcpus_ = std::move(vcpus);

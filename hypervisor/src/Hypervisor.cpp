@@ -125,7 +125,7 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
     if (domid == 0) return error(ENOSPC, "no free domain ids");
   }
   DomainServices services{&platform_, &dispatcher_, [this](uint32_t id) { onShutdown(id); }, opts_.logDir,
-                          &eventChannels_, &timers_};
+                          &eventChannels_, &timers_, nullptr};
   auto d = std::make_shared<Domain>(domid, std::move(config), std::move(services));
   if (Status s = d->boot(); !s) {
     spdlog::warn("create '{}' failed: {}", d->name(), s.toString());

@@ -58,6 +58,7 @@ void Vcpu::start(const ExitDispatcher& dispatcher) {
   if (thread_.joinable() || stopRequested_) return;
   setState(VcpuRunState::Running);
   threadAlive_ = true;
+  if (!down_.load() && !pauseRequested_) gate_->runnable();
   thread_ = std::thread([this, &dispatcher] { loop(dispatcher); });
 }
 
@@ -72,15 +73,18 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
   }
   publishTime();
   while (waitWhileParked()) {
+    if (!gate_->enter()) continue;  // interrupted: re-check pause, stop and down
     serviceCallback();
     if (clock_.calibrated() && clock_.stale(monotonicNs())) publishTime();
     VcpuExit& exit = backend_->run();
     const uint64_t t0 = monotonicNs(), slept0 = sleptNs_;
     const ExitAction action = dispatcher.dispatch(*this, exit);
     domain_.counters().exitHandlingNs.fetch_add(monotonicNs() - t0 - (sleptNs_ - slept0), std::memory_order_relaxed);
+    gate_->exited();
     if (action == ExitAction::Stop) break;
   }
   timers_.stopAll();
+  gate_->stopped();
   backend_->unbindThread();
   std::lock_guard lk(m_);
   finalCpuNs_ += clockNs(cpuClock_);
@@ -129,6 +133,7 @@ void Vcpu::requestStop() {
     if (!thread_.joinable() && state_.load() != VcpuRunState::Stopped) setState(VcpuRunState::Stopped);
   }
   cv_.notify_all();
+  gate_->interrupt();
   backend_->kick();
 }
 
@@ -141,6 +146,10 @@ void Vcpu::join() {
 void Vcpu::pause() {
   std::unique_lock lk(m_);
   pauseRequested_ = true;
+  lk.unlock();
+  gate_->idle(VcpuIdle::Paused);
+  gate_->interrupt();
+  lk.lock();
   if (state_.load() != VcpuRunState::Running) return;
   backend_->kick();
   cv_.wait(lk, [this] { return state_.load() != VcpuRunState::Running; });
@@ -152,6 +161,7 @@ void Vcpu::unpause() {
     pauseRequested_ = false;
   }
   cv_.notify_all();
+  if (!down_.load()) gate_->runnable();
 }
 
 void Vcpu::bringUp(const ExitDispatcher& dispatcher) {
@@ -160,6 +170,12 @@ void Vcpu::bringUp(const ExitDispatcher& dispatcher) {
     down_.store(false);
   }
   cv_.notify_all();
+  bool started = false;
+  {
+    std::lock_guard lk(m_);
+    started = thread_.joinable();
+  }
+  if (started) gate_->runnable();  // the first start() says so itself
   start(dispatcher);
 }
 
@@ -169,6 +185,8 @@ void Vcpu::takeDown() {
     down_.store(true);
   }
   cv_.notify_all();
+  gate_->idle(VcpuIdle::Down);
+  gate_->interrupt();
   backend_->kick();  // a no-op for the calling vCPU itself until it re-enters run()
 }
 
@@ -181,6 +199,11 @@ bool Vcpu::block(std::optional<uint64_t> deadlineNs) {
     return true;
   }
   setState(VcpuRunState::Blocked);
+  // The pCPU goes to someone else before this thread sleeps; a wake() in
+  // between sets wakePending_, which the wait below sees.
+  lk.unlock();
+  gate_->idle(VcpuIdle::Blocked);
+  lk.lock();
   const uint64_t sleepStart = monotonicNs();
   bool ok = true;
   if (deadlineNs) {
@@ -193,6 +216,8 @@ bool Vcpu::block(std::optional<uint64_t> deadlineNs) {
   wakePending_ = false;
   pollPort_.store(kNotPolling);
   setState(VcpuRunState::Running);
+  lk.unlock();
+  gate_->runnable();
   return ok;
 }
 

@@ -75,7 +75,10 @@ int64_t shutdown(HypercallContext& ctx, uint64_t arg) {
 
 int64_t doSchedOp(HypercallContext& ctx, const HypercallArgs& a) {
   switch (a[0]) {
-    case SCHEDOP_yield: sched_yield(); return 0;
+    case SCHEDOP_yield:
+      ctx.vcpu.gate().yielded();
+      sched_yield();
+      return 0;
     case SCHEDOP_block: return block(ctx);
     case SCHEDOP_poll: return poll(ctx, a[1]);
     case SCHEDOP_shutdown: return shutdown(ctx, a[1]);

@@ -88,7 +88,8 @@ inline constexpr uint64_t kPml4 = 0x20000, kPdpt = 0x21000, kPd = 0x22000;
 class DomainHarness {
  public:
   explicit DomainHarness(const std::string& name = "guest", uint64_t memMib = 64, uint32_t vcpus = 1,
-                         uint32_t domid = 7, evtchn::EventChannels* eventChannels = nullptr)
+                         uint32_t domid = 7, evtchn::EventChannels* eventChannels = nullptr,
+                         std::function<std::unique_ptr<VcpuGate>(uint32_t, uint32_t)> makeGate = nullptr)
       : kernel_(tinyPvhKernel()), table_(HypercallTable::standard()), dispatcher_(table_) {
     auto cfg = makeConfig(name, kernel_.path(), memMib, vcpus);
     cfg.set_start_paused(true);
@@ -96,7 +97,7 @@ class DomainHarness {
                        shutdownCalls.fetch_add(1);
                        lastShutdownDomid.store(id);
                      },
-                     "", eventChannels};
+                     "", eventChannels, nullptr, std::move(makeGate)};
     domain_ = std::make_unique<Domain>(domid, cfg, s);
   }
 

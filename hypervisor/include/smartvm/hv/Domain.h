@@ -21,6 +21,7 @@
 #include "smartvm/hv/GuestRam.h"
 #include "smartvm/hv/SharedInfoPage.h"
 #include "smartvm/hv/Vcpu.h"
+#include "smartvm/hv/VcpuGate.h"
 #include "smartvm/hv/devices/Bus.h"
 #include "smartvm/hv/kvm/VmBackend.h"
 #include "smartvm/hv/time/TimerQueue.h"
@@ -41,6 +42,8 @@ struct DomainServices {
   evtchn::EventChannels* eventChannels = nullptr;
   /// Runs the vCPUs' Xen timers; null = the domain runs its own timer thread.
   TimerQueue* timers = nullptr;
+  /// Makes each vCPU's scheduler gate; null = vCPUs free-run on their threads.
+  std::function<std::unique_ptr<VcpuGate>(uint32_t domid, uint32_t vcpu)> makeGate;
 };
 
 enum class DomainPhase { Built, Running, Shutdown, Dying };

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "smartvm/hv/ExitAction.h"
+#include "smartvm/hv/VcpuGate.h"
 #include "smartvm/hv/kvm/VmBackend.h"
 #include "smartvm/hv/time/VcpuClock.h"
 #include "smartvm/hv/time/VcpuTimers.h"
@@ -38,6 +39,10 @@ class Vcpu {
   uint32_t id() const { return id_; }
   Domain& domain() { return domain_; }
   VcpuBackend& backend() { return *backend_; }
+
+  /// Where a scheduler hooks in; set before start(). Default: free-running.
+  void setGate(std::unique_ptr<VcpuGate> gate) { gate_ = std::move(gate); }
+  VcpuGate& gate() { return *gate_; }
 
   /// Starts the host thread running the guest through `dispatcher` (once).
   void start(const ExitDispatcher& dispatcher);
@@ -112,6 +117,7 @@ class Vcpu {
   Domain& domain_;
   const uint32_t id_;
   std::unique_ptr<VcpuBackend> backend_;
+  std::unique_ptr<VcpuGate> gate_ = std::make_unique<FreeRunningGate>();
   std::thread thread_;
   std::mutex joinMutex_;
 

@@ -1,0 +1,46 @@
+#pragma once
+// Where a vCPU scheduler hooks into a vCPU's thread. The vCPU tells its gate
+// when it becomes runnable or stops being so, and asks it before every entry
+// into the guest; the gate may hold the thread until the vCPU has a pCPU.
+// Without a scheduler every vCPU free-runs on its own thread (FreeRunningGate).
+#include <memory>
+
+namespace smartvm::hv {
+
+/// Why a vCPU stopped being runnable.
+enum class VcpuIdle { Blocked, Paused, Down };
+
+class VcpuGate {
+ public:
+  virtual ~VcpuGate() = default;
+  /// vCPU thread, before entering the guest: waits until it may run. False
+  /// when interrupt() ended the wait: the caller re-checks pause/stop/down.
+  virtual bool enter() = 0;
+  /// vCPU thread, after each guest exit: the scheduler may take the pCPU away.
+  virtual void exited() = 0;
+  /// The vCPU became runnable: woken, unpaused or brought up (any thread).
+  virtual void runnable() = 0;
+  /// The vCPU stops being runnable (any thread; from its own thread it gives
+  /// up its pCPU before sleeping).
+  virtual void idle(VcpuIdle why) = 0;
+  /// SCHEDOP_yield on the vCPU's thread.
+  virtual void yielded() = 0;
+  /// Ends a wait in enter() (pause, stop, down), once.
+  virtual void interrupt() = 0;
+  /// The vCPU thread ends: it holds no pCPU any more.
+  virtual void stopped() = 0;
+};
+
+/// No scheduler: the host kernel schedules every vCPU thread.
+class FreeRunningGate final : public VcpuGate {
+ public:
+  bool enter() override { return true; }
+  void exited() override {}
+  void runnable() override {}
+  void idle(VcpuIdle) override {}
+  void yielded() override {}
+  void interrupt() override {}
+  void stopped() override {}
+};
+
+}  // namespace smartvm::hv
