@@ -1,6 +1,7 @@
 #include "smartvm/sched/PcpuSet.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace smartvm::sched {
 
@@ -103,9 +104,10 @@ std::optional<unsigned> PcpuSet::waitForPcpu(SchedVcpu& v) {
     std::unique_lock lk(m_);
     granted_.wait(lk, [&] {
       auto it = pcpuOf_.find(&v);
-      return stopping_ || (it != pcpuOf_.end() && it->second >= 0);
+      return stopping_ || interrupted_[&v] || (it != pcpuOf_.end() && it->second >= 0);
     });
     if (stopping_) return std::nullopt;
+    if (std::exchange(interrupted_[&v], false)) return std::nullopt;
     p = static_cast<unsigned>(pcpuOf_[&v]);
   }
   if (hooks_.pinThread) hooks_.pinThread(p);
@@ -116,6 +118,12 @@ int PcpuSet::pcpuOf(const SchedVcpu& v) const {
   std::lock_guard lk(m_);
   auto it = pcpuOf_.find(&v);
   return it == pcpuOf_.end() ? -1 : it->second;
+}
+
+void PcpuSet::interrupt(const SchedVcpu& v) {
+  std::lock_guard lk(m_);
+  interrupted_[&v] = true;
+  granted_.notify_all();
 }
 
 void PcpuSet::stop() {

@@ -155,6 +155,24 @@ TEST(PcpuSet, ABlockedVcpuStopsAndAWokenOneResumes) {
   EXPECT_GT(r.work(a), a0 + 10 * kNsPerMs) << "woken, it runs again";
 }
 
+TEST(PcpuSet, InterruptEndsOneWaitOnly) {
+  PcpuSet set(1, PcpuSet::Hooks{[](SchedVcpu&) {}, [](unsigned, Ns) {}, nullptr, [] { return nullptr; }});
+  SchedVcpu v;
+  set.interrupt(v);  // before the wait: the next wait returns at once
+  EXPECT_EQ(set.waitForPcpu(v), std::nullopt);
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    (void)set.waitForPcpu(v);
+    returned = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(returned.load()) << "one interrupt, one ended wait";
+  set.interrupt(v);
+  waiter.join();
+  EXPECT_TRUE(returned.load());
+  EXPECT_EQ(set.pcpuOf(v), -1);
+}
+
 TEST(PcpuSet, StopReleasesWaitingThreads) {
   auto r = std::make_unique<Rig>(1);
   (void)r->addVcpu(1);  // never runnable: its thread waits for a pCPU

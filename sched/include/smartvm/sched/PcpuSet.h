@@ -50,6 +50,9 @@ class PcpuSet final : public PcpuSignal {
   bool checkpoint(SchedVcpu& v);
   /// The pCPU `v` holds, or -1.
   int pcpuOf(const SchedVcpu& v) const;
+  /// Makes `v`'s current or next waitForPcpu() return nullopt once (its
+  /// thread must look at pause, stop or down first).
+  void interrupt(const SchedVcpu& v);
   /// Wakes every waiter for good (shutdown).
   void stop();
 
@@ -70,6 +73,7 @@ class PcpuSet final : public PcpuSignal {
   std::condition_variable granted_;
   std::vector<Slot> slots_;
   std::unordered_map<const SchedVcpu*, int> pcpuOf_;
+  std::unordered_map<const SchedVcpu*, bool> interrupted_;
   bool stopping_ = false;
 };
 
