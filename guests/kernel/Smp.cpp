@@ -46,7 +46,9 @@ bool startAp(uint32_t id, void (*entry)(PerCpu&), void* arg, Line& why) {
     why.str("VCPUOP_is_up(").dec(id).str(") before up = ").sdec(rc).str(", want 0");
     return false;
   }
-  void* stack = physAlloc().alloc(AP_STACK_SIZE);
+  // The AP runs on [stack, stackTop); above it lies its trap stack (TSS
+  // rsp0), so an exception from CPL3 does not overwrite the live frames.
+  void* stack = physAlloc().alloc(AP_STACK_SIZE + TRAP_STACK_SIZE);
   if (stack == nullptr) {
     why.str("no RAM for vCPU ").dec(id).str("'s stack");
     return false;
@@ -96,7 +98,7 @@ bool startAp(uint32_t id, void (*entry)(PerCpu&), void* arg, Line& why) {
 
 extern "C" [[noreturn]] void ap_main(PerCpu* c) {
   idt::load();
-  tss::init(c->id, c->stackTop);
+  tss::init(c->id, c->stackTop + TRAP_STACK_SIZE);  // see startAp()
   percpu::setGsBase(*c);
   events::initCpu(*c);
   storeShared(c->online, 1u);

@@ -10,6 +10,10 @@ using Task = void (*)(void* arg);
 /// An exception inside the task ends the guest with FAIL instead.
 void run(Task task, void* arg);
 
+/// run(), on a given user stack: every vCPU running tasks at once needs its
+/// own (run() uses vCPU 0's). The stack must be user-accessible RAM.
+void run(Task task, void* arg, uint64_t userStackTop);
+
 /// True when frame is the ud2 a finished task executes.
 bool isExit(const TrapFrame& frame);
 

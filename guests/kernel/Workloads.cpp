@@ -18,6 +18,7 @@ const Workload kWorkloads[] = {
     {"ipi", runIpi, nullptr},
     {"wait", runWait, nullptr},
     {"flood", runFlood, nullptr},
+    {"par", runPar, nullptr},
 };
 
 }  // namespace

@@ -1,7 +1,11 @@
 /* Running a function at CPL3. Only exceptions reach CPL0 from CPL3 on this
  * host (no syscall, no int N), so a finished task executes ud2 at
- * user_exit_ud2 and the #UD handler calls user_resume. */
+ * user_exit_ud2 and the #UD handler calls user_resume. Every vCPU may run a
+ * task at once: the kernel stack to resume on is kept per vCPU, indexed by
+ * PerCpu::id (at PERCPU_ID, found through %gs:0). */
 #include "pvh/Boot.h"
+
+#define PERCPU_ID 8 /* offsetof(PerCpu, id), checked in UserMode.cpp */
 
 .text
 /* void user_enter(void (*task)(void*), void* arg, uint64_t user_stack_top)
@@ -14,7 +18,10 @@ user_enter:
 	push	%r13
 	push	%r14
 	push	%r15
-	mov	%rsp, user_resume_rsp(%rip)
+	mov	%gs:0, %rax
+	mov	PERCPU_ID(%rax), %eax
+	lea	user_resume_rsp(%rip), %rcx
+	mov	%rsp, (%rcx,%rax,8)
 	pushq	$(GDT_USER_DATA | 3)
 	push	%rdx
 	pushq	$0x2			/* rflags: IF=0, IOPL=0 */
@@ -34,7 +41,10 @@ user_exit_ud2:
 /* [[noreturn]] void user_resume(void): back into user_enter's caller. */
 .globl user_resume
 user_resume:
-	mov	user_resume_rsp(%rip), %rsp
+	mov	%gs:0, %rax
+	mov	PERCPU_ID(%rax), %eax
+	lea	user_resume_rsp(%rip), %rcx
+	mov	(%rcx,%rax,8), %rsp
 	pop	%r15
 	pop	%r14
 	pop	%r13
@@ -45,8 +55,8 @@ user_resume:
 
 .bss
 .balign 8
-user_resume_rsp:
-	.quad	0
+user_resume_rsp:			/* one per vCPU id */
+	.skip	8 * MAX_CPUS
 
 .section .stacks, "aw", @nobits
 .balign 16

@@ -18,6 +18,7 @@ void runTimer(const Cmdline& cmdline);
 void runIpi(const Cmdline& cmdline);
 void runWait(const Cmdline& cmdline);
 void runFlood(const Cmdline& cmdline);
+void runPar(const Cmdline& cmdline);  // workload=par, see workloads/Parallel.h
 
 // CPL3 helpers of CPL0 workloads.
 [[noreturn]] void spinForever(void* unused);
