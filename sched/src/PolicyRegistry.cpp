@@ -1,5 +1,6 @@
 #include "smartvm/sched/SchedPolicy.h"
 
+#include "smartvm/sched/CreditPolicy.h"
 #include "smartvm/sched/ParallelPolicy.h"
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@ const PolicyRegistry& PolicyRegistry::builtin() {
   static const PolicyRegistry registry = [] {
     PolicyRegistry r;
     // Each builtin policy adds itself here.
+    r.add("credit", [](SchedHost& host) { return makeCreditPolicy(host); });
     r.add("parallel", [](SchedHost& host) { return makeParallelPolicy(host); });
     return r;
   }();
