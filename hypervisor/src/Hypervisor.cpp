@@ -44,6 +44,7 @@ Hypervisor::Hypervisor(Platform& platform, HypervisorOptions opts)
       eventChannels_([this](uint16_t domid, uint32_t vcpu) {
         if (auto d = find(domid)) (void)d->raiseUpcall(vcpu);
       }) {
+  startScheduler();
   reaper_ = std::thread([this] { reaperLoop(); });
 }
 
@@ -64,7 +65,7 @@ Hypervisor::~Hypervisor() {
 
 /// Xen's limits for a domain's scheduling parameters, against this host's CPUs.
 Status Hypervisor::validateScheduling(const smartvm::v1::DomainConfig& c) {
-  const unsigned cpus = std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, sched::kMaxPcpus);
+  const unsigned cpus = pcpuCount();
   if (c.cpu_weight() > 65535) {
     return error(EINVAL, "cpu_weight = " + std::to_string(c.cpu_weight()) + " is out of range (1..65535)");
   }
@@ -124,11 +125,18 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
     domid = allocateDomid();
     if (domid == 0) return error(ENOSPC, "no free domain ids");
   }
+  // Domid allocation is serialised by createMutex_: nobody else can take it meanwhile.
+  SMARTVM_TRY(scheduleDomain(domid, config));
   DomainServices services{&platform_, &dispatcher_, [this](uint32_t id) { onShutdown(id); }, opts_.logDir,
                           &eventChannels_, &timers_, nullptr};
+  if (hostSched_) {
+    services.makeGate = [hs = hostSched_.get()](uint32_t id, uint32_t vcpu) { return hs->makeGate(id, vcpu); };
+  }
   auto d = std::make_shared<Domain>(domid, std::move(config), std::move(services));
   if (Status s = d->boot(); !s) {
     spdlog::warn("create '{}' failed: {}", d->name(), s.toString());
+    d->teardown();
+    unscheduleDomain(domid);
     return s;
   }
   {
@@ -137,8 +145,9 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
   }
   SMARTVM_TRY(d->start());
   spdlog::info("created domain {} '{}'{}", domid, d->name(), d->config().start_paused() ? " (paused)" : "");
-  if (config.cpu_weight() != 0 || config.cpu_cap() != 0 || !config.cpus().empty() || config.concurrent_work()) {
-    d->log().warn("cpu_weight, cap, cpus and sched_work are accepted but not applied: vCPUs are not scheduled yet");
+  if (!hostSched_ && (d->config().cpu_weight() != 0 || d->config().cpu_cap() != 0 || !d->config().cpus().empty() ||
+                     d->config().concurrent_work())) {
+    d->log().warn("cpu_weight, cap, cpus and sched_work are ignored: smartvm-hv runs without a scheduler (--sched none)");
   }
   changed_.notify_all();
   return d->info();
@@ -179,6 +188,7 @@ Status Hypervisor::destroy(uint32_t domid) {
   if (!d) return noSuchDomain(domid);
   d->markDying();
   d->teardown();
+  unscheduleDomain(domid);
   d->console().close();
   remove(domid);
   spdlog::info("destroyed domain {} '{}'", domid, d->name());

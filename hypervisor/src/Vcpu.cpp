@@ -216,8 +216,9 @@ bool Vcpu::block(std::optional<uint64_t> deadlineNs) {
   wakePending_ = false;
   pollPort_.store(kNotPolling);
   setState(VcpuRunState::Running);
-  lk.unlock();
-  gate_->runnable();
+  // Paused, down or stopping: whoever undoes that makes it runnable. Under m_,
+  // so a pause() that follows is seen by the scheduler after this wake.
+  if (!pauseRequested_ && !down_.load() && !stopRequested_) gate_->runnable();
   return ok;
 }
 
@@ -241,6 +242,8 @@ uint64_t Vcpu::cpuTimeNs() const {
 }
 
 vcpu_runstate_info Vcpu::runstate() const {
+  // Under a scheduler, it knows when the vCPU waited for a pCPU (runnable).
+  if (auto r = gate_->runstate()) return *r;
   vcpu_runstate_info r{};
   const uint64_t cpu = cpuTimeNs();
   std::lock_guard lk(m_);

@@ -35,6 +35,8 @@ struct Options {
   std::string runCmdline;
   uint32_t runVcpus = 1;
   unsigned runTimeout = 120;
+  std::string sched = "credit";
+  std::string pcpus;
 };
 
 sigset_t terminationSignals() {
@@ -100,6 +102,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-dir", o.logDir, "directory for per-domain logs")->capture_default_str();
   app.add_option("--log-level", o.logLevel, "trace, debug, info, warn, error")->capture_default_str();
   app.add_option("--kvm", o.kvm, "KVM device")->capture_default_str();
+  app.add_option("--sched", o.sched, "vCPU scheduler policy: credit, parallel, or none (host threads free-run)")
+      ->capture_default_str();
+  app.add_option("--pcpus", o.pcpus, "host cores for the scheduler's pCPUs, an xl CPU list (0-3,^2); default: all");
   app.add_option("--run", o.runKernel, "boot this PVH kernel in the foreground, print its console, exit with its fate");
   app.add_option("--memory", o.runMemory, "--run: guest RAM in MiB")->capture_default_str();
   app.add_option("--cmdline", o.runCmdline, "--run: guest command line");
@@ -108,6 +113,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const bool oneShot = !o.runKernel.empty();
+  HypervisorOptions hvOpts;
+  hvOpts.logDir = oneShot ? "" : o.logDir;
+  hvOpts.schedPolicy = o.sched;
+  hvOpts.pcpus = o.pcpus;
+  if (Status s = Hypervisor::checkOptions(hvOpts); !s) {
+    std::cerr << "smartvm-hv: " << s.message() << "\n";
+    return 2;
+  }
   if (!o.logFile.empty() && !oneShot) makeParentDir(o.logFile);
   if (Status s = initLogging({"smartvm-hv", oneShot ? "" : o.logFile, oneShot ? "warn" : o.logLevel}); !s) {
     std::cerr << "smartvm-hv: " << s.toString() << "\n";
@@ -137,7 +150,7 @@ int main(int argc, char** argv) {
     spdlog::error("cannot use KVM: {}", platform.status().toString());
     return 2;
   }
-  Hypervisor hv(**platform, {oneShot ? "" : o.logDir});
+  Hypervisor hv(**platform, hvOpts);
   if (oneShot) return runOne(hv, o);
 
   makeParentDir(o.socket);

@@ -132,4 +132,18 @@ void PcpuSet::stop() {
   granted_.notify_all();
 }
 
+bool PcpuSet::stopped() const {
+  std::lock_guard lk(m_);
+  return stopping_;
+}
+
+void PcpuSet::forget(const SchedVcpu& v) {
+  std::lock_guard lk(m_);
+  pcpuOf_.erase(&v);
+  interrupted_.erase(&v);
+  for (Slot& s : slots_) {
+    if (s.handoff == &v) s.handoff = nullptr;
+  }
+}
+
 }  // namespace smartvm::sched

@@ -96,7 +96,7 @@ class EventChannelGuestTest : public ::testing::Test {
     auto p = KvmPlatform::open();
     if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
     platform_ = std::move(p).value();
-    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{""});
+    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
     server_ = std::make_unique<ControlServer>(*hv_, "kvm", nullptr);
     ASSERT_NE(mkdtemp(dir_), nullptr);
     path_ = std::string(dir_) + "/hv.sock";

@@ -70,7 +70,7 @@ class ParallelWorkloadTest : public ::testing::Test {
     auto p = KvmPlatform::open();
     if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
     platform_ = std::move(p).value();
-    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{""});
+    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
   }
   void TearDown() override {
     hv_.reset();

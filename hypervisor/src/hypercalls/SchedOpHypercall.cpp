@@ -1,9 +1,10 @@
-// sched_op: yield, block and shutdown.
+// sched_op: yield, block, poll, shutdown, and Smart-VM's parallel-phase hints.
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
 #include <sched.h>
 #include <xen/event_channel.h>
 #include <xen/sched.h>
 
+#include "smartvm/abi/sched_parallel.h"
 #include "smartvm/evtchn/EventChannels.h"
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/RegisterDump.h"
@@ -71,10 +72,20 @@ int64_t shutdown(HypercallContext& ctx, uint64_t arg) {
   return 0;
 }
 
+// SMARTVM_SCHEDOP_parallel (sched/include/smartvm/abi/sched_parallel.h):
+// -ENOSYS without a scheduler, as on Xen, so a guest just goes on.
+int64_t parallel(HypercallContext& ctx, uint64_t arg) {
+  smartvm_sched_parallel p{};
+  if (!ctx.mem.readObj(arg, p).isOk()) return -EFAULT;
+  if (p.pad != 0) return -EINVAL;
+  return ctx.vcpu.gate().workHint(p.op);
+}
+
 }  // namespace
 
 int64_t doSchedOp(HypercallContext& ctx, const HypercallArgs& a) {
-  switch (a[0]) {
+  // Xen's do_sched_op takes an int command: the upper half of the register is ignored.
+  switch (static_cast<uint32_t>(a[0])) {
     case SCHEDOP_yield:
       ctx.vcpu.gate().yielded();
       sched_yield();
@@ -90,6 +101,7 @@ int64_t doSchedOp(HypercallContext& ctx, const HypercallArgs& a) {
     }
     case SCHEDOP_remote_shutdown:
     case SCHEDOP_pin_override: return -EPERM;  // control-domain only
+    case SMARTVM_SCHEDOP_parallel: return parallel(ctx, a[1]);
     default: return -ENOSYS;
   }
 }

@@ -7,12 +7,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "smartvm/Result.h"
 #include "smartvm/hv/Dom0EventChannels.h"
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/ExitDispatcher.h"
+#include "smartvm/hv/sched/HostScheduler.h"
 #include "smartvm/v1/domain.pb.h"
 
 namespace smartvm::hv {
@@ -20,11 +24,36 @@ namespace smartvm::hv {
 struct HypervisorOptions {
   std::string logDir;        ///< per-domain logs; empty = none
   uint32_t maxVcpus = 128;   ///< per domain
+  /// The vCPU scheduler's policy ("credit", "parallel"), or "none": every vCPU
+  /// thread free-runs under the host kernel's scheduler (a baseline).
+  std::string schedPolicy = "credit";
+  /// Host cores the pCPUs are bound to, an xl CPU list ("0-3", "all"); one
+  /// pCPU per listed core. Empty = every core this process may use.
+  std::string pcpus;
+};
+
+/// One vCPU as `xl vcpu-list` shows it.
+struct VcpuListEntry {
+  uint32_t domid = 0;
+  std::string name;
+  uint32_t vcpu = 0;
+  int pcpu = -1;           ///< the pCPU it runs on or last ran on; -1 = none yet
+  bool online = false;     ///< not down/offline
+  bool running = false;    ///< on a pCPU now
+  bool blocked = false;
+  bool paused = false;
+  double cpuSeconds = 0;   ///< time it spent running
+  std::string hardAffinity = "all";  ///< an xl CPU list
 };
 
 class Hypervisor {
  public:
+  /// `opts` must pass checkOptions(); a bad policy or pCPU list is logged and
+  /// the hypervisor runs without a scheduler ("none").
   Hypervisor(Platform& platform, HypervisorOptions opts);
+  /// EINVAL naming the bad option: an unknown policy (listing the known ones),
+  /// a CPU list naming cores this process may not use.
+  [[nodiscard]] static Status checkOptions(const HypervisorOptions& opts);
   /// Destroys every domain: guests cannot outlive the process that runs them.
   ~Hypervisor();
   Hypervisor(const Hypervisor&) = delete;
@@ -53,6 +82,26 @@ class Hypervisor {
   /// domains in the log. Returns one line per domain notified.
   std::string debugKeyDomains();
 
+  // --- the vCPU scheduler (HypervisorSched.cpp) ---
+  // Errors as Xen's: ESRCH for an unknown domain or vCPU, EINVAL for a bad
+  // value (the message names it), EOPNOTSUPP when the policy has no such
+  // parameter or vCPUs are not scheduled (policy "none").
+  /// The host's policy: "credit", "parallel" or "none".
+  std::string schedPolicy() const;
+  /// pCPUs the scheduler multiplexes vCPUs on (host cores when "none").
+  unsigned pcpuCount() const;
+  /// A domain's parameters ("weight", "cap", and for parallel "concurrent").
+  Result<std::map<std::string, int64_t>> schedDomainParams(uint32_t domid);
+  Status setSchedDomainParams(uint32_t domid, const std::map<std::string, int64_t>& params);
+  /// The policy's global parameters ("tslice_ms", "ratelimit_us", "gang_slice_ms", ...).
+  Result<std::map<std::string, int64_t>> schedGlobalParams();
+  Status setSchedGlobalParams(const std::map<std::string, int64_t>& params);
+  /// Hard affinity of one vCPU, or every vCPU of the domain when `vcpu` is empty,
+  /// as an xl CPU list ("all", "0-1,3", "^2").
+  Status pinVcpu(uint32_t domid, std::optional<uint32_t> vcpu, const std::string& cpuList);
+  /// Every vCPU of one domain, or of all guest domains when `domid` is empty.
+  Result<std::vector<VcpuListEntry>> vcpuList(std::optional<uint32_t> domid);
+
  private:
   Status validateScheduling(const smartvm::v1::DomainConfig& c);
   Status validate(const smartvm::v1::DomainConfig& c);
@@ -61,6 +110,13 @@ class Hypervisor {
   void reaperLoop();
   void applyLifecycle(const std::shared_ptr<Domain>& d);
   void remove(uint32_t domid);
+  /// Registers a new domain with the scheduler and applies its config
+  /// (weight, cap, cpus, sched_work). No-op without a scheduler.
+  Status scheduleDomain(uint32_t domid, const smartvm::v1::DomainConfig& c);
+  void unscheduleDomain(uint32_t domid);
+  void startScheduler();
+  /// The domain's scheduler view, or ESRCH/EOPNOTSUPP.
+  Status checkSchedulable(uint32_t domid);
 
   Platform& platform_;
   HypervisorOptions opts_;
@@ -68,6 +124,8 @@ class Hypervisor {
   TimerQueue timers_;  // every vCPU's Xen timers; outlives the domains
   ExitDispatcher dispatcher_;
   uint64_t startNs_;
+  std::vector<unsigned> pcpuCores_;               // host core of each pCPU
+  std::unique_ptr<HostScheduler> hostSched_;      // null: policy "none"; outlives the domains
 
   std::mutex createMutex_;
   std::mutex m_;

@@ -41,7 +41,10 @@ class Vcpu {
   VcpuBackend& backend() { return *backend_; }
 
   /// Where a scheduler hooks in; set before start(). Default: free-running.
-  void setGate(std::unique_ptr<VcpuGate> gate) { gate_ = std::move(gate); }
+  void setGate(std::unique_ptr<VcpuGate> gate) {
+    gate_ = std::move(gate);
+    gate_->attach(*this);
+  }
   VcpuGate& gate() { return *gate_; }
 
   /// Starts the host thread running the guest through `dispatcher` (once).

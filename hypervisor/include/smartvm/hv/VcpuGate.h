@@ -3,9 +3,16 @@
 // when it becomes runnable or stops being so, and asks it before every entry
 // into the guest; the gate may hold the thread until the vCPU has a pCPU.
 // Without a scheduler every vCPU free-runs on its own thread (FreeRunningGate).
+#include <cstdint>  // before Xen headers, which assume <stdint.h>
+#include <xen/vcpu.h>
+
+#include <cerrno>
 #include <memory>
+#include <optional>
 
 namespace smartvm::hv {
+
+class Vcpu;
 
 /// Why a vCPU stopped being runnable.
 enum class VcpuIdle { Blocked, Paused, Down };
@@ -29,6 +36,13 @@ class VcpuGate {
   virtual void interrupt() = 0;
   /// The vCPU thread ends: it holds no pCPU any more.
   virtual void stopped() = 0;
+  /// Called once by Vcpu::setGate: the vCPU this gate belongs to.
+  virtual void attach(Vcpu&) {}
+  /// SMARTVM_SCHEDOP_parallel's op (SMARTVM_SCHEDOP_PARALLEL_*) from the
+  /// guest: 0 or a negative errno for the guest.
+  virtual int workHint(uint32_t /*op*/) { return -ENOSYS; }
+  /// The scheduler's runstate times, when it keeps them.
+  virtual std::optional<vcpu_runstate_info> runstate() const { return std::nullopt; }
 };
 
 /// No scheduler: the host kernel schedules every vCPU thread.

@@ -55,6 +55,9 @@ class PcpuSet final : public PcpuSignal {
   void interrupt(const SchedVcpu& v);
   /// Wakes every waiter for good (shutdown).
   void stop();
+  bool stopped() const;
+  /// Drops what the set remembers of `v` (its vCPU is gone; it holds no pCPU).
+  void forget(const SchedVcpu& v);
 
  private:
   struct Slot {
