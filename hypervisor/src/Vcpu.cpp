@@ -80,8 +80,19 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
     const uint64_t t0 = monotonicNs(), slept0 = sleptNs_;
     const ExitAction action = dispatcher.dispatch(*this, exit);
     domain_.counters().exitHandlingNs.fetch_add(monotonicNs() - t0 - (sleptNs_ - slept0), std::memory_order_relaxed);
+    if (action == ExitAction::Stop) {
+      gate_->exited();
+      break;
+    }
+    if (exit.reason == ExitReason::Interrupted && gate_->shared() && backend_->halted()) {
+      // The guest idles in `hlt` inside KVM and would keep its pCPU: block it
+      // like SCHEDOP_block until Smart-VM delivers it an event (every upcall,
+      // Xen timer and event-channel IPI wakes it first), then let KVM resume
+      // the halt, which the pending interrupt ends.
+      domain_.counters().haltBlocks.fetch_add(1, std::memory_order_relaxed);
+      block();
+    }
     gate_->exited();
-    if (action == ExitAction::Stop) break;
   }
   timers_.stopAll();
   gate_->stopped();

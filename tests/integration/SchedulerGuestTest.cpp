@@ -185,6 +185,26 @@ TEST_P(SchedulerGuestTest, ABlockedVcpuUsesNoCpu) {
   EXPECT_GT(cpu(s), 0.5) << "the spinner ran meanwhile";
 }
 
+// Linux PVH idles in `sti; hlt`, which KVM's in-kernel LAPIC handles without
+// an exit: at its slice end the vCPU is found halted and blocked, so it stops
+// holding the pCPU, and a Xen timer still wakes it.
+TEST_P(SchedulerGuestTest, AGuestHaltedInKvmGivesItsPcpuAway) {
+  startHypervisor(1);
+  const uint32_t w = boot("halter", "wait port=1 idle=hlt", "all", 0, 0, "wait ready", true);
+  const uint32_t s = boot("spinner", "spin", "all");
+  std::this_thread::sleep_for(300ms);
+  const double w0 = cpu(w), s0 = cpu(s);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(1s);
+  const double elapsed = secondsSince(t0);
+  EXPECT_LT(cpu(w) - w0, 0.05 * elapsed) << "the halted vCPU held the pCPU";
+  EXPECT_GT(cpu(s) - s0, 0.9 * elapsed);
+  auto d = hv_->find(w);
+  ASSERT_NE(d, nullptr);
+  EXPECT_GT(d->counters().haltBlocks.load(), 0u);
+  EXPECT_TRUE(entry(w).blocked);
+}
+
 TEST_P(SchedulerGuestTest, PauseStopsAVcpuAndUnpauseResumesIt) {
   const uint32_t a = boot("pausee", "spin", "all");
   ASSERT_TRUE(hv_->pause(a).isOk());

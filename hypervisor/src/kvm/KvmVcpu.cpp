@@ -110,6 +110,11 @@ Status KvmVcpu::makeRunnable() {
   return Status::ok();
 }
 
+bool KvmVcpu::halted() {
+  kvm_mp_state mp{};
+  return ioctl(fd_, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
+}
+
 Status KvmVcpu::clearInService(uint8_t vector) {
   kvm_lapic_state st{};
   if (ioctl(fd_, KVM_GET_LAPIC, &st) < 0) return errnoStatus("KVM_GET_LAPIC");

@@ -30,6 +30,7 @@ class KvmVcpu final : public VcpuBackend {
   Result<uint64_t> guestTsc() override;
   Result<uint32_t> tscKhz() override;
   void kick() override;
+  bool halted() override;
   void bindToCurrentThread() override;
   void unbindThread() override;
 

@@ -23,6 +23,7 @@ class SchedulerGate final : public VcpuGate {
   void interrupt() override;
   void stopped() override;
   void attach(Vcpu& vcpu) override;
+  bool shared() const override { return true; }
   int workHint(uint32_t op) override;
   std::optional<vcpu_runstate_info> runstate() const override;
 

@@ -36,6 +36,9 @@ class VcpuGate {
   virtual void interrupt() = 0;
   /// The vCPU thread ends: it holds no pCPU any more.
   virtual void stopped() = 0;
+  /// Whether vCPUs share pCPUs under a scheduler: then a guest halted inside
+  /// KVM must give its pCPU up (Vcpu::loop checks after each kick).
+  virtual bool shared() const { return false; }
   /// Called once by Vcpu::setGate: the vCPU this gate belongs to.
   virtual void attach(Vcpu&) {}
   /// SMARTVM_SCHEDOP_parallel's op (SMARTVM_SCHEDOP_PARALLEL_*) from the

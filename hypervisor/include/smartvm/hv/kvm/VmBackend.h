@@ -54,6 +54,9 @@ class VcpuBackend {
   /// any thread (not from a signal handler); the backend signals the thread
   /// inside run().
   virtual void kick() = 0;
+  /// Whether the guest sits in `hlt` inside KVM (KVM_MP_STATE_HALTED): with
+  /// the in-kernel LAPIC it idles in KVM_RUN until an interrupt arrives.
+  virtual bool halted() { return false; }
   /// Records which host thread calls run(), so kick() can signal it.
   virtual void bindToCurrentThread() = 0;
   /// Called by that thread before it exits: kick() must never signal a
