@@ -32,6 +32,9 @@ struct Options {
   bool perVcpu = false;
   bool quiet = false;
   size_t maxRows = 24;
+  std::string job = "all";              ///< experiment
+  std::vector<unsigned> vms{2, 4, 8};   ///< experiment
+  bool eagerHints = false;              ///< experiment
 };
 
 /// Progress on stderr, a line per 10% of simulated time, once a run has taken
@@ -119,9 +122,79 @@ Status simulate(const ScenarioKnobs& k, const Options& o) {
   return o.json.empty() ? Status::ok() : writeJson(o.json, j);
 }
 
+/// The experiment: every job asked for, at every VM count and pCPU count
+/// (--pcpus, or 2, 4 and 8), under credit and parallel; a table per job.
+Status experiment(const ScenarioKnobs& k, const Options& o) {
+  std::vector<ExperimentJob> jobs;
+  if (o.job == "all") {
+    for (const JobShape& j : experimentJobs()) jobs.push_back(j.job);
+  } else {
+    auto j = parseJob(o.job);
+    if (!j.isOk()) return j.status();
+    jobs.push_back(*j);
+  }
+  if (o.vms.empty()) return error(EINVAL, "--vms: give at least one VM count");
+  const std::vector<unsigned> pcpus = k.pcpus ? std::vector<unsigned>{*k.pcpus} : std::vector<unsigned>{2, 4, 8};
+  if (!k.weights.empty() || !k.caps.empty())
+    return error(EINVAL, "--weights/--caps: the experiment scenario runs its VMs at the defaults");
+  const auto t0 = std::chrono::steady_clock::now();
+  nlohmann::json j = {{"scenario", "experiment"}, {"rows", nlohmann::json::array()}};
+  Table shapes{"job shapes (per parallel task; a layer's work is split evenly over the VM's vCPUs)",
+               {"job", "layers", "layer work", "jitter", "published reduction %", "why"}, {}};
+  for (ExperimentJob job : jobs) {
+    const JobShape& s = jobShape(job);
+    shapes.rows.push_back({s.name, std::to_string(s.layers), formatNs(static_cast<double>(s.layerWork)),
+                           fmt::format("{:.0f} %", 100 * s.jitter), fmt::format("{:.2f}", s.paperReduction), s.why});
+  }
+  std::cout << renderTable(shapes);
+  for (ExperimentJob job : jobs) {
+    std::vector<ExperimentRow> rows;
+    for (unsigned p : pcpus) {
+      for (unsigned vms : o.vms) {
+        ExperimentSpec spec;
+        spec.job = job;
+        spec.vms = vms;
+        spec.pcpus = p;
+        spec.vcpusPerVm = k.vcpusPerDomain;
+        spec.background = k.background;
+        spec.seed = k.seed;
+        spec.switchCost = k.switchCost;
+        spec.globalParams = k.globalParams;
+        spec.guestHints = !o.eagerHints;
+        auto r = runExperiment(spec);
+        if (!r.isOk()) return r.status();
+        if (!o.quiet)
+          std::cerr << fmt::format("smartvm-sched-sim: {} {} VMs on {} pCPUs: {:.2f} % ({})\n", jobShape(job).name, vms, p,
+                                   r->reduction, r->met ? "met" : "not met");
+        j["rows"].push_back({{"job", jobShape(job).name}, {"vms", vms}, {"vcpus", r->vcpus}, {"pcpus", p},
+                             {"credit_task_ns", r->credit.meanTaskNs}, {"parallel_task_ns", r->parallel.meanTaskNs},
+                             {"reduction_pct", r->reduction}, {"target_pct", r->target}, {"met", r->met},
+                             {"credit_serial_share", r->credit.serialShare},
+                             {"parallel_serial_share", r->parallel.serialShare},
+                             {"credit_makespan_ns", r->credit.makespan}, {"parallel_makespan_ns", r->parallel.makespan},
+                             {"hint_errors", r->parallel.hintErrors},
+                             {"credit_complete", r->credit.complete}, {"parallel_complete", r->parallel.complete},
+                             {"credit_busy", r->credit.busy}, {"parallel_busy", r->parallel.busy}});
+        rows.push_back(std::move(r).value());
+      }
+    }
+    std::cout << renderTable(experimentTable(job, rows));
+  }
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - t0;
+  std::cout << fmt::format("wall time {:.2f} s, seed {}, hints {}\n", wall.count(), k.seed,
+                           o.eagerHints ? "eager (at task start/end)" : "as a guest sends them");
+  return o.json.empty() ? Status::ok() : writeJson(o.json, j);
+}
+
 void addOptions(CLI::App& app, Options& o, ScenarioKnobs& k) {
   app.add_option("--policy", o.policy, "Scheduler policy, by registered name")->capture_default_str();
-  app.add_option("--scenario", o.scenario, "fairness | io | parallel | scale")->capture_default_str();
+  app.add_option("--scenario", o.scenario, "fairness | io | parallel | scale | experiment")->capture_default_str();
+  app.add_option("--job", o.job, "experiment: dot | pi | rc4 | nbody | all")->capture_default_str();
+  app.add_option("--vms", o.vms, "experiment: VM counts (comma-separated)")->delimiter(',')->capture_default_str();
+  app.add_flag("--eager-hints", o.eagerHints,
+               "experiment: every vCPU's Begin/End at the task's start/end, not when the vCPU runs");
+  app.add_option("--background", k.background, "experiment: CPU-bound 2-vCPU domains besides the VMs")
+      ->capture_default_str();
   app.add_option("--pcpus", k.pcpus, "pCPUs, 1..256 (default per scenario)");
   app.add_option("--domains", k.domains, "Domains (default per scenario)");
   app.add_option("--vcpus-per-domain", k.vcpusPerDomain, "vCPUs per domain (default per scenario)");
@@ -165,7 +238,7 @@ int main(int argc, char** argv) {
     std::cerr << "smartvm-sched-sim: " << s.message() << "\n";
     return 2;
   }
-  if (Status s = simulate(k, o); !s.isOk()) {
+  if (Status s = k.kind == ScenarioKind::Experiment ? experiment(k, o) : simulate(k, o); !s.isOk()) {
     std::cerr << "smartvm-sched-sim: " << s.message() << "\n";
     return s.code() == EINVAL ? 2 : 1;
   }

@@ -19,6 +19,7 @@ Defaults defaultsFor(ScenarioKind k) {
     case ScenarioKind::Io: return {2, 4, 2, 10};
     case ScenarioKind::Parallel: return {4, 4, 4, 10};
     case ScenarioKind::Scale: return {256, 1000, 10, 1};
+    case ScenarioKind::Experiment: return {2, 4, 3, 600};
   }
   return {1, 1, 1, 1};
 }
@@ -61,6 +62,7 @@ Workload workloadFor(ScenarioKind k, unsigned i) {
     case ScenarioKind::Io: return i % 2 == 0 ? io : Workload::cpuBound();
     case ScenarioKind::Parallel: return i % 2 == 0 ? par : Workload::cpuBound();
     case ScenarioKind::Scale: break;
+    case ScenarioKind::Experiment: break;  // makeExperiment
   }
   // Scale: a quarter each of parallel tasks, CPU-bound, and two I/O mixes.
   par.layers = 5;
@@ -77,9 +79,11 @@ int64_t pick(const std::vector<int64_t>& v, unsigned i) { return v.size() == 1 ?
 }  // namespace
 
 Result<ScenarioKind> parseScenario(std::string_view name) {
-  for (ScenarioKind k : {ScenarioKind::Fairness, ScenarioKind::Io, ScenarioKind::Parallel, ScenarioKind::Scale})
+  for (ScenarioKind k : {ScenarioKind::Fairness, ScenarioKind::Io, ScenarioKind::Parallel, ScenarioKind::Scale,
+                         ScenarioKind::Experiment})
     if (name == scenarioName(k)) return k;
-  return error(EINVAL, fmt::format("--scenario: unknown scenario '{}' (known: fairness, io, parallel, scale)", name));
+  return error(EINVAL,
+               fmt::format("--scenario: unknown scenario '{}' (known: fairness, io, parallel, scale, experiment)", name));
 }
 
 const char* scenarioName(ScenarioKind k) {
@@ -88,13 +92,35 @@ const char* scenarioName(ScenarioKind k) {
     case ScenarioKind::Io: return "io";
     case ScenarioKind::Parallel: return "parallel";
     case ScenarioKind::Scale: return "scale";
+    case ScenarioKind::Experiment: return "experiment";
   }
   return "unknown";
+}
+
+/// The experiment: its own builder; --domains counts VMs, --seconds is only a limit.
+static Result<SimConfig> makeExperimentScenario(const ScenarioKnobs& k, const Defaults& d) {
+  if (!k.weights.empty() || !k.caps.empty())
+    return error(EINVAL, "--weights/--caps: the experiment scenario runs its VMs at the defaults");
+  ExperimentSpec s;
+  s.job = k.job;
+  s.vms = k.domains.value_or(d.domains);
+  s.pcpus = k.pcpus.value_or(d.pcpus);
+  s.vcpusPerVm = k.vcpusPerDomain;
+  s.background = k.background;
+  s.seed = k.seed;
+  s.switchCost = k.switchCost;
+  s.globalParams = k.globalParams;
+  auto c = makeExperiment(s);
+  if (!c.isOk()) return c.status();
+  if (k.seconds) c->duration = static_cast<Ns>(std::llround(*k.seconds * static_cast<double>(kNsPerSec)));
+  SMARTVM_TRY(validate(*c));
+  return c;
 }
 
 Result<SimConfig> makeScenario(const ScenarioKnobs& k) {
   const Defaults d = defaultsFor(k.kind);
   SMARTVM_TRY(checkKnobs(k, d));
+  if (k.kind == ScenarioKind::Experiment) return makeExperimentScenario(k, d);
   SimConfig c;
   c.pcpus = k.pcpus.value_or(d.pcpus);
   c.duration = static_cast<Ns>(std::llround(k.seconds.value_or(d.seconds) * static_cast<double>(kNsPerSec)));

@@ -25,6 +25,8 @@ Status checkParallel(const std::string& f, const Workload& w, unsigned vcpus) {
   for (Ns c : w.chunks)
     if (c <= 0) return bad(f + ".chunks", fmt::format("lengths must be > 0 ns (got {})", c));
   if (w.taskGap < 0 || w.start < 0) return bad(f, "taskGap and start must be >= 0");
+  if (w.serialTasks > 0 && w.serialWork <= 0)
+    return bad(f + ".serialWork", fmt::format("must be > 0 ns (got {})", w.serialWork));
   return Status::ok();
 }
 

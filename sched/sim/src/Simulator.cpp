@@ -78,6 +78,7 @@ void Simulator::start() {
       push(Event::Kind::Unpause, p.at + p.length, i);
     }
     if (spec.workload.kind == Workload::Kind::Parallel) {
+      if (spec.workload.tasks > 0) ++finiteDomains_;
       push(Event::Kind::TaskStart, spec.workload.start, i);
       continue;
     }
@@ -105,7 +106,7 @@ Result<SimReport> Simulator::run(const ProgressFn& progress) {
   // far more events at one time than the machine can explain means that.
   const uint64_t maxAtOnce = 64 * (uint64_t{config_.pcpus} + vcpus_.size()) + 1000;
   uint64_t atOnce = 0;
-  while (!queue_.empty() && queue_.nextTime() < config_.duration) {
+  while (!queue_.empty() && queue_.nextTime() < config_.duration && !allFiniteDone()) {
     const Event e = queue_.pop();
     atOnce = e.time == now_ ? atOnce + 1 : 0;
     if (atOnce > maxAtOnce)
@@ -114,8 +115,10 @@ Result<SimReport> Simulator::run(const ProgressFn& progress) {
     handle(e);
     if (progress) reportProgress(progress, nextTenth);
   }
-  now_ = config_.duration;
-  if (progress) reportProgress(progress, nextTenth);
+  now_ = end_ = allFiniteDone() ? now_ : config_.duration;
+  if (progress) {
+    while (nextTenth <= 10) progress(10 * nextTenth++);  // an early stop completes the run
+  }
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - t0;
   return buildReport(wall.count());
 }
@@ -241,7 +244,9 @@ void Simulator::running(SchedVcpu& v, unsigned pcpu) {
     domains_[s.domain].latencies.push_back(now_ - s.wokeAt);
     s.wokeAt = -1;
   }
-  if (!s.progressing && s.phase == Phase::Working) startProgress(s, from);
+  if (s.phase != Phase::Working) return;
+  flushHints(s);
+  if (!s.progressing) startProgress(s, from);
 }
 
 }  // namespace smartvm::sched::sim

@@ -37,9 +37,11 @@ DomainReport Simulator::domainReport(const DomainSim& d, uint32_t domid) {
     r.vcpuRunstates.push_back(rs.isOk() ? *rs : Runstate{});
     add(r.total, r.vcpuRunstates.back());
   }
-  r.share = static_cast<double>(r.total.running) / (static_cast<double>(config_.pcpus) * static_cast<double>(config_.duration));
+  r.share = static_cast<double>(r.total.running) / (static_cast<double>(config_.pcpus) * static_cast<double>(end_));
   r.wakeLatency = latencyStats(d.latencies);
   r.taskTimes = d.taskTimes;
+  r.serialTimes = d.serialTimes;
+  r.doneAt = d.doneAt;
   return r;
 }
 
@@ -48,7 +50,7 @@ SimReport Simulator::buildReport(double wallSeconds) {
   r.policy = sched_->policyName();
   r.pcpus = config_.pcpus;
   r.vcpus = totalVcpus(config_);
-  r.duration = config_.duration;
+  r.duration = end_;
   r.seed = config_.seed;
   r.switchCost = config_.switchCost;
   std::vector<Ns> all;
@@ -65,6 +67,7 @@ SimReport Simulator::buildReport(double wallSeconds) {
   r.contextSwitches = contextSwitches_;
   r.hintErrors = hintErrors_;
   r.firstHintError = firstHintError_;
+  for (int h = 0; h < 3; ++h) r.hints[h] = hintsSent_[h];
   r.traceHash = hash_;
   r.wallSeconds = wallSeconds;
   return r;

@@ -35,6 +35,7 @@ void Simulator::makeRunnable(VcpuSim& s, bool measure) {
   s.phase = Phase::Working;
   if (domains_[s.domain].pauseDepth > 0) return;  // unpausing wakes it
   if (s.sv->running && s.sv->state == VcpuState::Running) {
+    flushHints(s);
     if (!s.progressing) startProgress(s, now_);
     return;
   }
@@ -70,6 +71,10 @@ void Simulator::onBurstEnd(uint32_t vcpu, uint64_t gen) {
       push(Event::Kind::IoWake, now_ + w.block.sample(rng_), vcpu);
       return;
     case Workload::Kind::Parallel:
+      if (domains_[s.domain].inSerial) {
+        serialTaskDone(domains_[s.domain], s);
+        return;
+      }
       chunkDone(s);
       return;
   }
@@ -83,18 +88,58 @@ void Simulator::onIoWake(uint32_t vcpu) {
 
 // ---------------------------------------------------------------- parallel tasks
 
-/// All vCPUs of the domain join a new task and get their first chunk.
+/// All vCPUs of the domain join a new task and get their first chunk (after
+/// the domain's serial tasks, when it has any still to run).
 void Simulator::onTaskStart(uint32_t domain) {
   DomainSim& d = domains_[domain];
+  if (d.serialDone < d.spec->workload.serialTasks) {
+    startSerial(d);
+    return;
+  }
   d.layer = 0;
   d.finished = 0;
   d.taskStart = now_;
+  const bool guest = d.spec->workload.guestHints;
   for (uint32_t v = 0; v < d.spec->vcpus; ++v) {
     VcpuSim& s = vcpus_[d.firstVcpu + v];
-    hint(s, WorkHint::ConcurrentBegin);
+    if (guest) {
+      s.pendingBegin = true;  // said by the vCPU itself once it runs (at once if it does)
+    } else {
+      hint(s, WorkHint::ConcurrentBegin);
+    }
     s.remaining = chunkFor(d, v);
     makeRunnable(s, false);
   }
+}
+
+// ---------------------------------------------------------------- serial tasks
+
+/// vCPU 0 runs a serial task alone; the others wait blocked (as a guest's
+/// secondary vCPUs wait for vCPU 0 to release them).
+void Simulator::startSerial(DomainSim& d) {
+  d.inSerial = true;
+  d.serialStart = now_;
+  VcpuSim& v0 = vcpus_[d.firstVcpu];
+  for (uint32_t v = 1; v < d.spec->vcpus; ++v) {
+    VcpuSim& s = vcpus_[d.firstVcpu + v];
+    if (s.phase != Phase::Blocked) makeBlocked(s, Phase::Blocked);
+  }
+  v0.remaining = d.spec->workload.serialWork;
+  makeRunnable(v0, false);
+}
+
+/// vCPU 0 finished a serial task: the next one, or the parallel tasks, follow at once.
+void Simulator::serialTaskDone(DomainSim& d, VcpuSim& v0) {
+  d.serialTimes.push_back(now_ - d.serialStart);
+  d.inSerial = false;
+  if (++d.serialDone < d.spec->workload.serialTasks) {
+    d.inSerial = true;
+    d.serialStart = now_;
+    v0.remaining = d.spec->workload.serialWork;
+    startProgress(v0, now_);
+    return;
+  }
+  onTaskStart(static_cast<uint32_t>(&d - domains_.data()));
 }
 
 /// A vCPU finished its chunk of the layer: it waits at the barrier (blocked),
@@ -126,8 +171,19 @@ void Simulator::taskComplete(DomainSim& d, VcpuSim& last) {
   const Workload& w = d.spec->workload;
   d.taskTimes.push_back(now_ - d.taskStart);
   ++d.tasksDone;
-  for (uint32_t v = 0; v < d.spec->vcpus; ++v) hint(vcpus_[d.firstVcpu + v], WorkHint::ConcurrentEnd);
   const bool more = w.tasks == 0 || d.tasksDone < w.tasks;
+  if (!more) {
+    d.doneAt = now_;
+    ++doneDomains_;
+  }
+  if (w.guestHints && more && w.taskGap == 0) {
+    // Each vCPU says End (and Begin for the next task) itself when it runs:
+    // the last one at once, the others once woken from the final barrier.
+    for (uint32_t v = 0; v < d.spec->vcpus; ++v) vcpus_[d.firstVcpu + v].pendingEnd = true;
+  } else {
+    // Without guestHints, or a vCPU that then blocks or leaves: End now.
+    for (uint32_t v = 0; v < d.spec->vcpus; ++v) hint(vcpus_[d.firstVcpu + v], WorkHint::ConcurrentEnd);
+  }
   if (more && w.taskGap == 0) {
     onTaskStart(static_cast<uint32_t>(&d - domains_.data()));
     return;
@@ -154,9 +210,23 @@ Ns Simulator::chunkFor(const DomainSim& d, uint32_t vcpuId) {
 /// start, so they get no begin/end hints (the parallel policy would refuse them).
 void Simulator::hint(VcpuSim& s, WorkHint h) {
   if (h != WorkHint::LayerDone && domains_[s.domain].spec->work == WorkType::Concurrent) return;
+  ++hintsSent_[static_cast<int>(h)];
   Status st = sched_->workHint(s.sv->domid, s.sv->id, h);
   if (st.isOk()) return;
   if (hintErrors_++ == 0) firstHintError_ = st.message();
+}
+
+/// guestHints: the hints a vCPU owes, said now that it runs: End of the last
+/// task, then Begin of the next.
+void Simulator::flushHints(VcpuSim& s) {
+  if (s.pendingEnd) {
+    s.pendingEnd = false;
+    hint(s, WorkHint::ConcurrentEnd);
+  }
+  if (s.pendingBegin) {
+    s.pendingBegin = false;
+    hint(s, WorkHint::ConcurrentBegin);
+  }
 }
 
 // ---------------------------------------------------------------- pause

@@ -7,17 +7,21 @@
 //             half CPU-bound: task completion time and what is left for the rest
 //   scale     a mix of all three on a big machine (default 256 pCPUs x 10,000
 //             vCPUs), run at growing vCPU counts to show the decision cost growing
+//   experiment  the parallel-task scheduler's published experiment: VMs of 2
+//             serial + 4 parallel tasks of one job (Experiment.h); --domains is
+//             the VM count, and the run stops when every VM is done
 #include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "smartvm/Result.h"
+#include "smartvm/sched/sim/Experiment.h"
 #include "smartvm/sched/sim/SimConfig.h"
 
 namespace smartvm::sched::sim {
 
-enum class ScenarioKind { Fairness, Io, Parallel, Scale };
+enum class ScenarioKind { Fairness, Io, Parallel, Scale, Experiment };
 
 /// The knobs, one per CLI option; unset ones take the scenario's default.
 struct ScenarioKnobs {
@@ -31,9 +35,11 @@ struct ScenarioKnobs {
   std::vector<int64_t> caps;     ///< the same, percent of a pCPU, 0 = none
   Ns switchCost = 0;
   Params globalParams;
+  ExperimentJob job = ExperimentJob::Dot;  ///< experiment: the VMs' job
+  unsigned background = 0;                 ///< experiment: CPU-bound domains besides the VMs
 };
 
-/// "fairness", "io", "parallel", "scale"; EINVAL listing them otherwise.
+/// "fairness", "io", "parallel", "scale", "experiment"; EINVAL listing them otherwise.
 Result<ScenarioKind> parseScenario(std::string_view name);
 const char* scenarioName(ScenarioKind k);
 

@@ -52,7 +52,17 @@ struct Workload {
   std::vector<Ns> chunks;
   unsigned tasks = 1;           ///< Parallel: tasks to run; 0 = back to back until the end
   Ns taskGap = 0;               ///< Parallel: blocked time between two tasks
-  Ns start = 0;                 ///< Parallel: when the first task starts
+  Ns start = 0;                 ///< Parallel: when the first task starts (or its serial tasks)
+  /// Parallel: serial tasks vCPU 0 runs alone (common work, no hints) before
+  /// the first parallel task, back to back, while the other vCPUs wait blocked.
+  unsigned serialTasks = 0;
+  Ns serialWork = 10 * kNsPerMs;  ///< Parallel: CPU time of one serial task
+  /// Parallel: hints as a real guest issues them, each from the vCPU itself
+  /// while it runs: ConcurrentBegin when it first runs in the task,
+  /// ConcurrentEnd when it runs again after the last barrier (a vCPU that
+  /// then leaves for good says it as it goes). Otherwise every vCPU's
+  /// Begin/End is sent the moment the task starts/ends, running or not.
+  bool guestHints = false;
 
   static Workload cpuBound() { return {}; }
   static Workload io(Distribution run, Distribution block);
@@ -82,6 +92,10 @@ struct SimConfig {
   uint64_t seed = 1;        ///< seeds the one std::mt19937_64 all draws come from
   Ns switchCost = 0;        ///< a pCPU starting another vCPU does no useful work this long
   Params globalParams;      ///< through setGlobalParams, when not empty
+  /// End the run as soon as every domain with a finite number of parallel
+  /// tasks has finished them (if there is any); the report's duration is then
+  /// that moment. `duration` stays the limit.
+  bool stopWhenDone = false;
   std::vector<DomainSpec> domains;
 };
 

@@ -38,6 +38,8 @@ struct DomainReport {
   std::optional<double> relError; ///< |share - target| / target
   LatencyStats wakeLatency;       ///< its vCPUs' wake-to-running times
   std::vector<Ns> taskTimes;      ///< completion time of each finished parallel task
+  std::vector<Ns> serialTimes;    ///< completion time of each finished serial task
+  Ns doneAt = -1;                 ///< when its last finite task finished, -1 if not (or endless)
 };
 
 /// Host (wall-clock) cost of the policy's doSchedule calls.
@@ -52,7 +54,7 @@ struct SimReport {
   std::string policy;
   unsigned pcpus = 0;
   unsigned vcpus = 0;
-  Ns duration = 0;
+  Ns duration = 0;  ///< simulated; the moment the run stopped when it stopped early (stopWhenDone)
   uint64_t seed = 0;
   Ns switchCost = 0;
   std::vector<DomainReport> domains;
@@ -62,6 +64,7 @@ struct SimReport {
   uint64_t events = 0;           ///< events handled
   uint64_t contextSwitches = 0;  ///< a pCPU started a vCPU other than the one it ran last
   uint64_t hintErrors = 0;       ///< work hints the policy refused
+  uint64_t hints[3] = {0, 0, 0}; ///< hints sent, by WorkHint (ConcurrentBegin, ConcurrentEnd, LayerDone)
   std::string firstHintError;
   uint64_t traceHash = 0;  ///< hash of every handled event and decision: equal runs, equal hashes
   double wallSeconds = 0;  ///< host time the run took

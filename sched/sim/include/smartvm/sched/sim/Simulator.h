@@ -70,6 +70,8 @@ class Simulator {
     Ns progressFrom = 0;       ///< work counts from here (after a context switch)
     uint64_t burstGen = 0;     ///< invalidates queued BurstEnd events
     Ns wokeAt = -1;            ///< a wake-up whose latency is still to be measured
+    bool pendingEnd = false;    ///< guestHints: says ConcurrentEnd when it next runs
+    bool pendingBegin = false;  ///< guestHints: then ConcurrentBegin
   };
   /// What one pCPU's loop remembers between events.
   struct PcpuSim {
@@ -89,6 +91,11 @@ class Simulator {
     unsigned tasksDone = 0;
     Ns taskStart = 0;
     std::vector<Ns> taskTimes;
+    bool inSerial = false;  ///< vCPU 0 runs a serial task
+    unsigned serialDone = 0;
+    Ns serialStart = 0;
+    std::vector<Ns> serialTimes;
+    Ns doneAt = -1;  ///< its last finite task finished
     std::vector<Ns> latencies;
   };
 
@@ -120,6 +127,10 @@ class Simulator {
   void onBurstEnd(uint32_t vcpu, uint64_t gen);
   void onIoWake(uint32_t vcpu);
   void onTaskStart(uint32_t domain);
+  void startSerial(DomainSim& d);
+  void serialTaskDone(DomainSim& d, VcpuSim& v0);
+  void flushHints(VcpuSim& s);
+  bool allFiniteDone() const { return config_.stopWhenDone && finiteDomains_ > 0 && doneDomains_ == finiteDomains_; }
   void chunkDone(VcpuSim& s);
   void layerComplete(DomainSim& d, VcpuSim& last);
   void taskComplete(DomainSim& d, VcpuSim& last);
@@ -146,6 +157,10 @@ class Simulator {
   uint64_t events_ = 0;
   uint64_t contextSwitches_ = 0;
   uint64_t hintErrors_ = 0;
+  uint64_t hintsSent_[3] = {0, 0, 0};
+  unsigned finiteDomains_ = 0;  ///< domains with a finite number of parallel tasks
+  unsigned doneDomains_ = 0;    ///< of those, finished
+  Ns end_ = 0;                  ///< when the run stopped
   std::string firstHintError_;
   uint64_t hash_ = 14695981039346656037ull;  // FNV-1a offset basis
 };
