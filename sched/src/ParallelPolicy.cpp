@@ -10,7 +10,7 @@ void ParallelPolicy::removeVcpu(SchedVcpu& v) {
   VcpuInfo& i = info(v);
   if (i.concurrent) leaveWaiting(v);
   if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), host_.now());
-  if (!i.concurrent && i.runnable) --commonRunnable_;
+  if (!i.concurrent && !i.endGrace && i.runnable) --commonRunnable_;
   for (auto& c : commonOn_)
     if (c == &v) c = nullptr;
   vcpus_.erase(&v);
@@ -21,6 +21,12 @@ void ParallelPolicy::sleep(SchedVcpu& v, Ns now) {
   VcpuInfo& i = info(v);
   if (!i.runnable) return;
   i.runnable = false;
+  if (i.endGrace) {  // the common policy was never told it woke
+    endGraceOf(v, now);
+    endBatchIfIdle(v.domain, now);
+    dispatch(now);
+    return;
+  }
   if (!i.concurrent) {
     --commonRunnable_;
     common_->sleep(v, now);
@@ -42,7 +48,10 @@ void ParallelPolicy::wake(SchedVcpu& v, Ns now) {
     common_->wake(v, now);
     return;
   }
-  if (!i.layerDone) toWaiting(v);
+  // Woken after its LayerDone: the barrier let it go, so its part of the
+  // next layer starts (robust to a layer the policy did not see complete).
+  i.layerDone = false;
+  toWaiting(v);
   dispatch(now);
 }
 
@@ -70,6 +79,14 @@ void ParallelPolicy::beginConcurrent(SchedVcpu& v, Ns now) {
   VcpuInfo& i = info(v);
   i.concurrent = true;
   i.layerDone = false;
+  if (i.endGrace) {
+    // End then Begin: the guest's next task. It stays on its gang pCPU (the
+    // task is still in progress: that pCPU keeps it so), rather than
+    // requeueing behind every other task and making this one wait again.
+    i.endGrace = false;
+    dispatch(now);
+    return;
+  }
   if (i.runnable) {
     // The common policy lets go of it; if it runs, its pCPU decides again.
     --commonRunnable_;
@@ -83,12 +100,20 @@ void ParallelPolicy::beginConcurrent(SchedVcpu& v, Ns now) {
 void ParallelPolicy::endConcurrent(SchedVcpu& v, Ns now) {
   VcpuInfo& i = info(v);
   leaveWaiting(v);
-  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
   i.concurrent = false;
   i.layerDone = false;
-  if (i.runnable) {
-    ++commonRunnable_;
-    common_->wake(v, now);
+  if (i.gangPcpu >= 0 && i.runnable && v.running && v.pcpu == i.gangPcpu) {
+    // Keep the pCPU for kEndGrace in case a Begin follows; the pCPU decides
+    // now (and again at the grace's end) so the grace is timed.
+    i.endGrace = true;
+    i.graceEnd = now + kEndGrace;
+    host_.tickle(static_cast<unsigned>(i.gangPcpu));
+  } else {
+    if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
+    if (i.runnable) {
+      ++commonRunnable_;
+      common_->wake(v, now);
+    }
   }
   advanceLayerIfComplete(v.domain, now);
   endBatchIfIdle(v.domain, now);
@@ -98,11 +123,11 @@ void ParallelPolicy::endConcurrent(SchedVcpu& v, Ns now) {
 void ParallelPolicy::layerDone(SchedVcpu& v, Ns now) {
   VcpuInfo& i = info(v);
   i.layerDone = true;
-  // Its part is done: its pCPU goes to other work at once rather than idling
-  // (or spinning in a barrier) until the slowest part of the layer finishes.
   leaveWaiting(v);
-  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
-  advanceLayerIfComplete(v.domain, now);
+  // The last part of a layer goes straight on with the next layer on its
+  // pCPU. Any other part is done: its pCPU goes to other work at once rather
+  // than idling (or spinning in a barrier) until the slowest part finishes.
+  if (!advanceLayerIfComplete(v.domain, now) && i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
   endBatchIfIdle(v.domain, now);
   dispatch(now);
 }
@@ -147,6 +172,10 @@ void ParallelPolicy::expireBatch(SchedDomain* d, Ns now) {
   for (unsigned p = 0; p < gangOn_.size(); ++p) {
     SchedVcpu* v = gangOn_[p];
     if (v == nullptr || v->domain != d) continue;
+    if (info(*v).endGrace) {
+      endGraceOf(*v, now);
+      continue;
+    }
     giveBack(p, now);
     if (info(*v).runnable && !info(*v).layerDone) task(*v).waiting.push_back(v);
   }
@@ -175,17 +204,38 @@ void ParallelPolicy::endBatchIfIdle(SchedDomain* d, Ns now) {
   }
 }
 
-/// When every concurrent vCPU of the task has finished the layer (or sleeps
-/// at its barrier), the next layer starts at once with a fresh batch.
-void ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
+/// The grace after a ConcurrentEnd is over: the vCPU is common work now.
+void ParallelPolicy::endGraceOf(SchedVcpu& v, Ns now) {
+  VcpuInfo& i = info(v);
+  i.endGrace = false;
+  if (i.gangPcpu >= 0) giveBack(static_cast<unsigned>(i.gangPcpu), now);
+  if (i.runnable) {
+    ++commonRunnable_;
+    common_->wake(v, now);
+  }
+}
+
+/// Tasks in progress whose batch ran out while they held no pCPU (their
+/// waiting vCPU lost the race for one, or joined late) go back to the queue.
+/// No event of their own would do it: their other vCPUs may all wait at the
+/// barrier for the one that waits here.
+void ParallelPolicy::retireExpired(Ns now) {
+  for (SchedDomain* d : std::vector<SchedDomain*>(active_))
+    if (now >= tasks_[d].batchEnd) endBatchIfIdle(d, now);
+}
+
+/// When every vCPU in the task's parallel phase has finished the layer (or
+/// sleeps at its barrier), the next layer starts at once with a fresh batch.
+/// Returns whether it did.
+bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
   bool anyDone = false;
   for (const SchedVcpu* v : d->vcpus) {
     const VcpuInfo& i = vcpus_[v];
     if (!i.concurrent) continue;
-    if (i.runnable && !i.layerDone) return;
+    if (i.runnable && !i.layerDone) return false;
     anyDone = anyDone || i.layerDone;
   }
-  if (!anyDone) return;
+  if (!anyDone) return false;
   Task& t = tasks_[d];
   for (SchedVcpu* v : d->vcpus) {
     VcpuInfo& i = vcpus_[v];
@@ -202,6 +252,7 @@ void ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
     t.inProgress = true;
     active_.push_back(d);
   }
+  return true;
 }
 
 int ParallelPolicy::freePcpuFor(const SchedVcpu& v) const {
@@ -257,6 +308,7 @@ bool ParallelPolicy::startFromQueue(Ns now) {
 }
 
 void ParallelPolicy::dispatch(Ns now) {
+  retireExpired(now);
   if (!gangBudgetLeft(now)) return;
   for (SchedDomain* d : std::vector<SchedDomain*>(active_))
     if (now < tasks_[d].batchEnd) fill(d, now);
@@ -299,6 +351,10 @@ bool ParallelPolicy::gangBudgetLeft(Ns now) { return budgetLeft(now) > 0; }
 Decision ParallelPolicy::doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns now) {
   (void)prev;  // the common policy is told about its own last choice, below
   (void)prevRunnable;
+  if (SchedVcpu* g = gangOn_[pcpu]; g != nullptr && info(*g).endGrace && now >= info(*g).graceEnd) {
+    endGraceOf(*g, now);  // no Begin followed its End
+    endBatchIfIdle(g->domain, now);
+  }
   if (SchedVcpu* g = gangOn_[pcpu]; g != nullptr && (now >= task(*g).batchEnd || !gangBudgetLeft(now))) {
     expireBatch(g->domain, now);
   }
@@ -315,7 +371,9 @@ Decision ParallelPolicy::doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRun
     // Decide again at the batch end, or when the gangs' budget would run out
     // with every gang pCPU busy (sooner if some are idle: the tick catches it).
     const Ns gangPcpus = static_cast<Ns>(gangOn_.size() - freePcpus());
-    d.slice = std::max<Ns>(std::min(task(*g).batchEnd - now, budgetLeft(now) / std::max<Ns>(gangPcpus, 1)), 1);
+    Ns until = std::min(task(*g).batchEnd - now, budgetLeft(now) / std::max<Ns>(gangPcpus, 1));
+    if (info(*g).endGrace) until = std::min(until, info(*g).graceEnd - now);
+    d.slice = std::max<Ns>(until, 1);
     d.migrated = g->pcpu >= 0 && g->pcpu != static_cast<int>(pcpu);
     return d;
   }
@@ -341,6 +399,7 @@ unsigned ParallelPolicy::pickCpu(const SchedVcpu& v) {
 void ParallelPolicy::tick(unsigned pcpu, Ns now) {
   common_->tick(pcpu, now);
   if (pcpu != 0) return;
+  retireExpired(now);
   // Budget spent while common work waits: take the gangs' pCPUs back now.
   if (!gangBudgetLeft(now)) {
     for (unsigned p = 0; p < gangOn_.size(); ++p)

@@ -15,6 +15,9 @@ namespace smartvm::sched::parallel {
 constexpr int64_t kDefaultGangSliceMs = 30;
 constexpr int64_t kDefaultGangShare = 80;
 constexpr Ns kDefaultWindow = 30 * kNsPerMs;
+/// How long a vCPU that said ConcurrentEnd on its gang pCPU keeps it for a
+/// Begin to follow (a guest ends one task and begins the next in a few us).
+constexpr Ns kEndGrace = 1 * kNsPerMs;
 
 /// Per-vCPU state, in a side table: the common policy owns SchedVcpu::priv.
 struct VcpuInfo {
@@ -22,6 +25,11 @@ struct VcpuInfo {
   bool runnable = false;    ///< as the framework last said (wake/sleep)
   bool layerDone = false;   ///< finished its part of the task's current layer
   int gangPcpu = -1;        ///< the pCPU lent to it, or -1
+  /// Said ConcurrentEnd while running on its gang pCPU, which it keeps until
+  /// that pCPU decides again: a Begin before then (the guest's next task)
+  /// continues the task there instead of requeueing it behind every other.
+  bool endGrace = false;
+  Ns graceEnd = 0;  ///< endGrace: until then
 };
 
 /// Per-domain task state.
@@ -65,7 +73,7 @@ class ParallelPolicy final : public SchedPolicy {
   void yield(SchedVcpu& v) override {
     // A gang member keeps its pCPU for the batch: yielding (a barrier spin)
     // would only hand it to common work and break the co-scheduling.
-    if (!info(v).concurrent) common_->yield(v);
+    if (!info(v).concurrent && !info(v).endGrace) common_->yield(v);
   }
 
   Decision doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns now) override;
@@ -95,7 +103,9 @@ class ParallelPolicy final : public SchedPolicy {
   void expireBatch(SchedDomain* d, Ns now);
   Ns budgetLeft(Ns now);
   void endBatchIfIdle(SchedDomain* d, Ns now);
-  void advanceLayerIfComplete(SchedDomain* d, Ns now);
+  void retireExpired(Ns now);
+  bool advanceLayerIfComplete(SchedDomain* d, Ns now);
+  void endGraceOf(SchedVcpu& v, Ns now);
   void dispatch(Ns now);
   bool startFromQueue(Ns now);
   void fill(SchedDomain* d, Ns now);

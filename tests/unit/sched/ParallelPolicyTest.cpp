@@ -285,6 +285,30 @@ TEST(ParallelPolicy, ATaskInProgressMovesToItsNextLayerAheadOfQueuedTasks) {
   EXPECT_EQ(drv.doubleRuns(), 0);
 }
 
+TEST(ParallelPolicy, ATaskWhoseBatchRunsOutWhileItWaitsForAPcpuIsRequeuedNotForgotten) {
+  // Regression: C (one vCPU, pinned to pCPU 0) starts at 0.5 ms, when B's
+  // vCPU 1 frees pCPU 1, but B's vCPU 0 holds pCPU 0 through 40 layers of
+  // 1 ms (it finishes each layer last, so B goes straight on). C's batch runs out at 30.5 ms while it holds no pCPU, and no event
+  // of C's own follows: C must still be requeued and run once pCPU 0 is
+  // free, rather than stay "in progress" with an expired batch forever.
+  Driver drv(2);
+  drv.usePolicy(parallelOverFifo(drv));
+  SchedDomain& b = drv.addDomain(2, WorkType::Concurrent);
+  SchedDomain& c = drv.addDomain(1, WorkType::Concurrent);
+  TaskRun& tb = drv.makeTask(b, 40, 1 * kNsPerMs);
+  TaskRun& tc = drv.makeTask(c, 1, 5 * kNsPerMs);
+  b.vcpus[0]->hardAffinity = CpuMask().set(0);
+  c.vcpus[0]->hardAffinity = CpuMask().set(0);
+  drv.work(*b.vcpus[1]).chunk = drv.work(*b.vcpus[1]).left = kNsPerMs / 2;  // B's vCPU 0 ends each layer
+  drv.startAll(b);
+  drv.startAll(c);
+  drv.runUntil(200 * kNsPerMs);
+  ASSERT_GE(tb.finishedAt, 40 * kNsPerMs);
+  ASSERT_GE(tc.finishedAt, 0) << "C stalled: its waiting vCPU never got a pCPU again";
+  EXPECT_LE(tc.finishedAt, tb.finishedAt + 6 * kNsPerMs) << "C runs as soon as B leaves pCPU 0";
+  EXPECT_EQ(drv.doubleRuns(), 0);
+}
+
 TEST(ParallelPolicy, AFinishedPartHandsItsPcpuToOtherWorkAtOnce) {
   Driver drv(2);
   drv.usePolicy(parallelOverFifo(drv));

@@ -13,7 +13,11 @@
 // blocks, finishes its part of the task's current layer, or the batch ends.
 // When every vCPU of a task has finished the layer, the task's next layer is
 // dispatched at once, ahead of tasks waiting in the queue: a task in progress
-// does not wait for unrelated tasks.
+// does not wait for unrelated tasks; the vCPU that finished the layer last
+// keeps its pCPU. A vCPU that says ConcurrentEnd on its gang pCPU keeps it
+// for 1 ms, so a Begin of the guest's next task continues the gang. A task
+// whose batch ran out while it held no pCPU is requeued at the next dispatch
+// or tick, so a task never waits forever (docs/scheduler.md).
 //
 // Fairness: while common work is runnable, gangs may take at most
 // `gang_share` percent of the machine's pCPU time in each `tslice` window, so
