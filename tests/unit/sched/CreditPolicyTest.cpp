@@ -1,7 +1,7 @@
 // The credit policy step by step on a fake clock: credit burning and
 // accounting, priorities and boost, ratelimit, yield, caps, work stealing,
 // placement, lending pCPUs, parameters and the dump. The test plays the
-// framework by hand (CreditFairnessTest.cpp runs it for long stretches).
+// framework by hand (SimCreditTest.cpp runs it for long stretches).
 // Credits and priorities are read back from dump(), Xen's 'r' debug key.
 #include <gtest/gtest.h>
 
