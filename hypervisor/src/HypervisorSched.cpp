@@ -153,6 +153,8 @@ Status Hypervisor::pinVcpu(uint32_t domid, std::optional<uint32_t> vcpu, const s
   return Status::ok();
 }
 
+std::string Hypervisor::schedDump() { return hostSched_ ? hostSched_->scheduler().dump() : std::string(); }
+
 Result<std::vector<VcpuListEntry>> Hypervisor::vcpuList(std::optional<uint32_t> domid) {
   std::vector<std::shared_ptr<Domain>> doms;
   if (domid) {

@@ -77,7 +77,10 @@ void PcpuSet::decide(unsigned pcpu) {
         granted_.notify_all();
       }
     }
-    if (next != nullptr && c.slice >= 0) hooks_.armSlice(pcpu, sched_->now() + c.slice);
+    // A holder is looked at again after kMaxHold even when the policy set no
+    // slice: only then can the run loop notice a guest idling in `hlt` inside
+    // KVM, which never exits by itself.
+    if (next != nullptr) hooks_.armSlice(pcpu, sched_->now() + (c.slice >= 0 ? c.slice : kMaxHold));
     std::lock_guard lk(m_);
     if (!slots_[pcpu].pending || stopping_) {
       slots_[pcpu].deciding = false;

@@ -99,6 +99,8 @@ class Hypervisor {
   /// Hard affinity of one vCPU, or every vCPU of the domain when `vcpu` is empty,
   /// as an xl CPU list ("all", "0-1,3", "^2").
   Status pinVcpu(uint32_t domid, std::optional<uint32_t> vcpu, const std::string& cpuList);
+  /// The policy's state, as Xen's debug key 'r' prints it; empty without a scheduler.
+  std::string schedDump();
   /// Every vCPU of one domain, or of all guest domains when `domid` is empty.
   Result<std::vector<VcpuListEntry>> vcpuList(std::optional<uint32_t> domid);
 

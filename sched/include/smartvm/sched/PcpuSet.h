@@ -23,6 +23,9 @@ namespace smartvm::sched {
 
 class PcpuSet final : public PcpuSignal {
  public:
+  /// When the policy gives no slice, the pCPU decides again after this long.
+  static constexpr Ns kMaxHold = 30 * kNsPerMs;
+
   struct Hooks {
     /// Takes `v` out of guest mode soon (a KVM kick); never called for the
     /// calling thread's own vCPU.
