@@ -29,6 +29,68 @@ void addShutdownFlags(CLI::App* sub, CliCommand& cmd) {
   addDomain(sub, cmd);
 }
 
+/// A vCPU argument: a number or "all".
+std::string checkVcpu(const std::string& text) {
+  if (text == "all") return "";
+  if (!text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos) return "";
+  return "'" + text + "' is not a vCPU number or 'all'";
+}
+
+/// A whole number, optionally negative (the hypervisor judges the range).
+std::string checkInteger(const std::string& text) {
+  const size_t digits = text.rfind('-', 0) == 0 ? 1 : 0;
+  if (text.size() > digits && text.size() <= 18 + digits &&
+      text.find_first_not_of("0123456789", digits) == std::string::npos) {
+    return "";
+  }
+  return "'" + text + "' is not a whole number";
+}
+
+/// An integer option; its value is set only when given.
+CLI::Option* addNumber(CLI::App* sub, const char* names, std::optional<int64_t>& value, const char* what) {
+  return sub->add_option(names, value, what)->check(CLI::Validator(checkInteger, "INT"));
+}
+
+/// The options xl sched-credit has; sched-parallel adds its own.
+void addSchedFlags(CLI::App* sub, CliCommand& cmd) {
+  sub->add_option("-d,--domain", cmd.domain, "the domain (name or domid); without it, every domain");
+  addNumber(sub, "-w,--weight", cmd.weight, "set the domain's weight (1..65535; 256 is the default)");
+  addNumber(sub, "-c,--cap", cmd.cap, "set the domain's cap: percent of one pCPU, 0 = none");
+  sub->add_flag("-s,--schedparam", cmd.schedGlobal, "show the policy's global parameters");
+  addNumber(sub, "-t,--tslice_ms", cmd.tsliceMs, "set the time slice, in ms");
+  addNumber(sub, "-r,--ratelimit_us", cmd.ratelimitUs, "set the least time a vCPU runs before preemption, in us");
+}
+
+void addSchedVerbs(CLI::App& app, std::vector<Verb>& verbs, CliCommand& cmd) {
+  addSchedFlags(addVerb(app, verbs, CliVerb::SchedCredit, "sched-credit",
+                        "show or set credit scheduler parameters (xl sched-credit)"),
+                cmd);
+  CLI::App* par = addVerb(app, verbs, CliVerb::SchedParallel, "sched-parallel",
+                          "show or set the parallel scheduler's parameters (credit's plus gang scheduling)");
+  addSchedFlags(par, cmd);
+  par->add_option("--concurrent", cmd.concurrent, "1: gang-schedule the domain's vCPUs, 0: do not")
+      ->check(CLI::IsMember({"0", "1"}));
+  addNumber(par, "-g,--gang_slice_ms", cmd.gangSliceMs, "set the gang time slice, in ms (1..1000)");
+  addNumber(par, "-G,--gang_share", cmd.gangShare, "set the share of time for gangs, in percent (1..100)");
+  CLI::App* pin = addVerb(app, verbs, CliVerb::VcpuPin, "vcpu-pin", "set vCPUs' hard affinity (xl vcpu-pin)");
+  addDomain(pin, cmd);
+  pin->add_option("vcpu", cmd.vcpu, "a vCPU number or 'all'")->required()->check(CLI::Validator(checkVcpu, "VCPU"));
+  pin->add_option("cpus", cmd.cpus, "pCPUs in xl's CPU-list syntax: all, 0-3, ^2, 1,3")->required();
+  CLI::App* vcpus = addVerb(app, verbs, CliVerb::VcpuList, "vcpu-list", "list vCPUs (xl vcpu-list)");
+  vcpus->add_option("domains", cmd.domains, "only these domains (names or domids)");
+}
+
+/// What CLI11 cannot say: the sched-* options that do not go together (as xl words it).
+std::string checkSchedArgs(const CLI::App& sub, const CliCommand& cmd) {
+  const bool domainGiven = sub.count("-d") > 0;
+  if (domainGiven && cmd.domain.empty()) return "-d needs a domain name or domid";
+  if (cmd.schedGlobalScope() && (domainGiven || cmd.setsDomainParams())) {
+    return "the global parameters (-s, -t, -r, -g, -G) and a domain's (-d, -w, -c, --concurrent) do not mix";
+  }
+  if (!domainGiven && cmd.setsDomainParams()) return "setting -w, -c or --concurrent needs a domain (-d DOM)";
+  return "";
+}
+
 std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
   std::vector<Verb> verbs;
   CLI::App* create = addVerb(app, verbs, CliVerb::Create, "create", "create a domain from an xl config file");
@@ -52,6 +114,7 @@ std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
   CLI::App* keys = addVerb(app, verbs, CliVerb::DebugKeys, "debug-keys",
                            "send debug keys to the hypervisor (q: VIRQ_DEBUG to every guest vCPU); see dmesg");
   keys->add_option("keys", cmd.keys, "the keys, e.g. q")->required();
+  addSchedVerbs(app, verbs, cmd);
   return verbs;
 }
 
@@ -90,7 +153,14 @@ CliArgs parseCliArgs(int argc, const char* const* argv, const char* envConnect) 
     return result;
   }
   for (const Verb& v : verbs) {
-    if (v.app->parsed()) cmd.verb = v.verb;
+    if (!v.app->parsed()) continue;
+    cmd.verb = v.verb;
+    if (v.verb != CliVerb::SchedCredit && v.verb != CliVerb::SchedParallel) continue;
+    if (const std::string problem = checkSchedArgs(*v.app, cmd); !problem.empty()) {
+      result.exitCode = 1;
+      result.err = "smartvm: " + problem + " (see 'smartvm " + v.app->get_name() + " --help')\n";
+      return result;
+    }
   }
   result.command = std::move(cmd);
   return result;

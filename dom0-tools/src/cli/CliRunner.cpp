@@ -33,6 +33,10 @@ int CliRunner::run(const CliCommand& cmd) {
     case CliVerb::Dmesg: return dmesg(cmd);
     case CliVerb::EvtchnList: return evtchnList(cmd.domain);
     case CliVerb::DebugKeys: return debugKeys(cmd.keys);
+    case CliVerb::SchedCredit:
+    case CliVerb::SchedParallel: return sched(cmd);
+    case CliVerb::VcpuPin: return vcpuPin(cmd);
+    case CliVerb::VcpuList: return vcpuList(cmd);
   }
   return fail("unknown command");
 }

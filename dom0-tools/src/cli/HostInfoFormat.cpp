@@ -49,6 +49,7 @@ std::string formatHostInfo(const v1::HostInfo& info) {
   out += hostInfoLine("xen_extra", info.xen_extra());
   out += hostInfoLine("xen_version", info.xen_version() + info.xen_extra());
   out += hostInfoLine("xen_caps", info.xen_caps());
+  out += hostInfoLine("xen_scheduler", info.sched_policy());
   out += hostInfoLine("hv_version", info.hv_version());
   out += hostInfoLine("nr_domains", std::to_string(info.nr_domains()));
   out += hostInfoLine("uptime", std::to_string(info.uptime_s()));

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "smartvm/dom0/api/GrpcStatus.h"
 #include "smartvm/dom0/config/DomainConfigRules.h"
 
@@ -29,6 +31,17 @@ template <typename T>
 grpc::Status answerWith(const char* call, const std::string& subject, Result<T> result, T* out) {
   if (result.isOk()) *out = std::move(result).value();
   return answer(call, subject, result.status());
+}
+
+/// A scheduler request's subject for messages: the domain, or "" for the global parameters.
+std::string schedSubject(bool hasDomain, const v1::DomainRef& domain) { return hasDomain ? domain.id() : ""; }
+
+/// "weight=512 cap=50", for the log.
+std::string describeParams(const google::protobuf::Map<std::string, int64_t>& params) {
+  const std::map<std::string, int64_t> sorted(params.begin(), params.end());
+  std::string out;
+  for (const auto& [key, value] : sorted) out += fmt::format("{}{}={}", out.empty() ? "" : " ", key, value);
+  return out;
 }
 
 }  // namespace
@@ -114,6 +127,33 @@ grpc::Status ToolstackService::SendDebugKeys(grpc::ServerContext*, const v1::Deb
   auto result = core_.debugKeys(req->keys());
   if (result.isOk()) out->set_text(std::move(*result));
   return answer("SendDebugKeys", "", result.status());
+}
+
+grpc::Status ToolstackService::GetSchedParams(grpc::ServerContext*, const v1::SchedParamsRequest* req,
+                                              v1::SchedParams* out) {
+  return answerWith("GetSchedParams", schedSubject(req->has_domain(), req->domain()), core_.schedParams(*req), out);
+}
+
+grpc::Status ToolstackService::SetSchedParams(grpc::ServerContext*, const v1::SetSchedParamsRequest* req,
+                                              v1::SchedParams* out) {
+  const std::string subject = schedSubject(req->has_domain(), req->domain());
+  spdlog::info("set scheduler parameters of {}: {}", subject.empty() ? "the host" : fmt::format("domain '{}'", subject),
+               describeParams(req->params()));
+  return answerWith("SetSchedParams", subject, core_.setSchedParams(*req), out);
+}
+
+grpc::Status ToolstackService::PinVcpu(grpc::ServerContext*, const v1::PinVcpuRequest* req,
+                                       v1::PinVcpuResponse* out) {
+  spdlog::info("pin vCPU {} of domain '{}' to {}", req->has_vcpu() ? std::to_string(req->vcpu()) : "all",
+               req->domain().id(), req->cpus());
+  auto result = core_.pinVcpu(*req);
+  if (result.isOk()) out->set_domid(*result);
+  return answer("PinVcpu", req->domain().id(), result.status());
+}
+
+grpc::Status ToolstackService::ListVcpus(grpc::ServerContext*, const v1::ListVcpusRequest* req,
+                                         v1::ListVcpusResponse* out) {
+  return answerWith("ListVcpus", schedSubject(req->has_domain(), req->domain()), core_.listVcpus(*req), out);
 }
 
 }  // namespace smartvm::dom0

@@ -164,7 +164,14 @@ pb::Response ControlServer::handle(const pb::Request& req, Dom0PortOwner& owner,
       for (auto& d : hv_.listDomains()) *r.mutable_domains()->add_domains() = std::move(d);
       break;
     case pb::Request::kConsoleRead: r = consoleRead(req.console_read()); break;
-    case pb::Request::kHostInfo: *r.mutable_host() = hv_.hostInfo(platformInfo_); break;
+    case pb::Request::kHostInfo: {
+      auto* host = r.mutable_host();
+      *host = hv_.hostInfo(platformInfo_);
+      // xl info's nr_cpus and xen_scheduler: the pCPUs the scheduler runs vCPUs on, and its policy.
+      host->set_nr_cpus(hv_.pcpuCount());
+      host->set_sched_policy(hv_.schedPolicy());
+      break;
+    }
     case pb::Request::kHvLog: r.set_text(hypervisorLog(req.hv_log().clear())); break;
     case pb::Request::kWait: {
       Status s = hv_.waitForShutdown(req.wait().domid(), std::chrono::milliseconds(req.wait().timeout_ms()));
@@ -182,6 +189,12 @@ pb::Response ControlServer::handle(const pb::Request& req, Dom0PortOwner& owner,
     case pb::Request::kEvtchnStatus:
     case pb::Request::kEvtchnList: r = eventChannelOp(req, owner, fds); break;
     case pb::Request::kDebugKeys: r = debugKeys(req.debug_keys()); break;
+    case pb::Request::kSchedDomainGet:
+    case pb::Request::kSchedDomainSet:
+    case pb::Request::kSchedGlobalGet:
+    case pb::Request::kSchedGlobalSet:
+    case pb::Request::kVcpuPin:
+    case pb::Request::kVcpuList: r = schedOp(req); break;
     case pb::Request::OP_NOT_SET: r = fail(error(EINVAL, "request names no operation")); break;
   }
   r.set_id(req.id());

@@ -100,6 +100,93 @@ TEST(CliArgs, EvtchnListAndDebugKeys) {
   EXPECT_EQ(cli({"debug-keys"}).exitCode, 1);
 }
 
+TEST(CliArgs, SchedCreditLikeXl) {
+  const CliCommand all = cliOk({"sched-credit"});
+  EXPECT_EQ(all.verb, CliVerb::SchedCredit);
+  EXPECT_EQ(all.domain, "");
+  EXPECT_FALSE(all.schedGlobalScope());
+  EXPECT_FALSE(all.setsDomainParams());
+  const CliCommand show = cliOk({"sched-credit", "-d", "web"});
+  EXPECT_EQ(show.domain, "web");
+  EXPECT_FALSE(show.setsDomainParams());
+  const CliCommand set = cliOk({"sched-credit", "-d", "3", "-w", "512", "--cap", "50"});
+  EXPECT_EQ(set.domain, "3");
+  EXPECT_EQ(set.weight, 512);
+  EXPECT_EQ(set.cap, 50);
+  EXPECT_TRUE(set.setsDomainParams());
+  EXPECT_EQ(cliOk({"sched-credit", "--domain=web", "--weight=-1"}).weight, -1) << "the hypervisor judges the range";
+  const CliCommand s = cliOk({"sched-credit", "-s"});
+  EXPECT_TRUE(s.schedGlobal);
+  EXPECT_TRUE(s.schedGlobalScope());
+  EXPECT_FALSE(s.tsliceMs.has_value());
+  const CliCommand t = cliOk({"sched-credit", "-t", "10", "-r", "500"});
+  EXPECT_TRUE(t.schedGlobalScope()) << "-t and -r imply -s";
+  EXPECT_EQ(t.tsliceMs, 10);
+  EXPECT_EQ(t.ratelimitUs, 500);
+  EXPECT_EQ(cliOk({"sched-credit", "-s", "--tslice_ms", "5", "--ratelimit_us", "0"}).ratelimitUs, 0);
+}
+
+TEST(CliArgs, SchedParallelAddsConcurrentAndGangs) {
+  const CliCommand d = cliOk({"sched-parallel", "-d", "web", "--concurrent", "1", "-w", "100"});
+  EXPECT_EQ(d.verb, CliVerb::SchedParallel);
+  EXPECT_EQ(d.concurrent, 1);
+  EXPECT_EQ(d.weight, 100);
+  EXPECT_EQ(cliOk({"sched-parallel", "-d", "web", "--concurrent", "0"}).concurrent, 0);
+  const CliCommand g = cliOk({"sched-parallel", "-g", "20", "-G", "75"});
+  EXPECT_EQ(g.gangSliceMs, 20);
+  EXPECT_EQ(g.gangShare, 75);
+  EXPECT_TRUE(g.schedGlobalScope());
+  EXPECT_EQ(cli({"sched-credit", "-g", "20"}).exitCode, 1) << "gangs are the parallel policy's";
+}
+
+TEST(CliArgs, SchedArgumentErrorsNameTheOption) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"sched-credit", "-d", "web", "-w", "heavy"},
+       "smartvm: --weight: 'heavy' is not a whole number (see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-d", "web", "-c", "1.5"},
+       "smartvm: --cap: '1.5' is not a whole number (see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-t", "30ms"},
+       "smartvm: --tslice_ms: '30ms' is not a whole number (see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-w", "512"},
+       "smartvm: setting -w, -c or --concurrent needs a domain (-d DOM) (see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-d", "web", "-s"},
+       "smartvm: the global parameters (-s, -t, -r, -g, -G) and a domain's (-d, -w, -c, --concurrent) do not mix "
+       "(see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-t", "10", "-w", "5"},
+       "smartvm: the global parameters (-s, -t, -r, -g, -G) and a domain's (-d, -w, -c, --concurrent) do not mix "
+       "(see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-d", ""}, "smartvm: -d needs a domain name or domid (see 'smartvm sched-credit --help')\n"},
+      {{"sched-credit", "-d"}, "smartvm: --domain: 1 required TEXT missing (see 'smartvm sched-credit --help')\n"},
+      {{"sched-parallel", "-d", "web", "--concurrent", "yes"},
+       "smartvm: --concurrent: yes not in {0,1} (see 'smartvm sched-parallel --help')\n"},
+      {{"sched-parallel", "-G", "half"},
+       "smartvm: --gang_share: 'half' is not a whole number (see 'smartvm sched-parallel --help')\n"},
+      {{"vcpu-pin", "web", "first", "0"},
+       "smartvm: vcpu: 'first' is not a vCPU number or 'all' (see 'smartvm vcpu-pin --help')\n"},
+      {{"vcpu-pin", "web", "0"}, "smartvm: cpus is required (see 'smartvm vcpu-pin --help')\n"},
+      {{"vcpu-pin", "web"}, "smartvm: vcpu is required (see 'smartvm vcpu-pin --help')\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    const CliArgs r = cli(args);
+    EXPECT_FALSE(r.command.has_value()) << args[0];
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_EQ(r.err, message);
+  }
+}
+
+TEST(CliArgs, VcpuPinAndVcpuList) {
+  const CliCommand p = cliOk({"vcpu-pin", "web", "all", "0-3,^2"});
+  EXPECT_EQ(p.verb, CliVerb::VcpuPin);
+  EXPECT_EQ(p.domain, "web");
+  EXPECT_EQ(p.vcpu, "all");
+  EXPECT_EQ(p.cpus, "0-3,^2");
+  EXPECT_EQ(cliOk({"vcpu-pin", "2", "1", "1,3"}).vcpu, "1");
+  const CliCommand l = cliOk({"vcpu-list"});
+  EXPECT_EQ(l.verb, CliVerb::VcpuList);
+  EXPECT_TRUE(l.domains.empty());
+  EXPECT_EQ(cliOk({"vcpu-list", "web", "2"}).domains, (std::vector<std::string>{"web", "2"}));
+}
+
 TEST(CliArgs, ConnectFromOptionEnvironmentOrDefault) {
   EXPECT_EQ(cliOk({"list"}).connect, "unix:/run/smartvm/smartvmd.sock");
   EXPECT_EQ(cliOk({"list"}, "unix:/tmp/env.sock").connect, "unix:/tmp/env.sock");
@@ -115,13 +202,15 @@ TEST(CliArgs, HelpEverywhereExitsZero) {
   EXPECT_NE(top.out.find("Usage: smartvm"), std::string::npos);
   for (const char* verb :
        {"create", "list", "console", "pause", "unpause", "destroy", "shutdown", "reboot", "info", "dmesg",
-        "evtchn-list", "debug-keys"}) {
+        "evtchn-list", "debug-keys", "sched-credit", "sched-parallel", "vcpu-pin", "vcpu-list"}) {
     EXPECT_NE(top.out.find(verb), std::string::npos) << verb;
     const CliArgs sub = cli({verb, "--help"});
     EXPECT_EQ(sub.exitCode, 0) << verb;
     EXPECT_NE(sub.out.find(std::string("smartvm ") + verb), std::string::npos) << sub.out;
   }
   EXPECT_NE(cli({"shutdown", "-h"}).out.find("--wait"), std::string::npos);
+  EXPECT_NE(cli({"sched-credit", "-h"}).out.find("--ratelimit_us"), std::string::npos);
+  EXPECT_NE(cli({"sched-parallel", "-h"}).out.find("--gang_share"), std::string::npos);
 }
 
 TEST(CliArgs, UsageErrorsAreOneLineAndExitOne) {

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "SmartvmdFixture.h"
+#include "CliFixture.h"
 #include "smartvm/dom0/cli/CliRunner.h"
 #include "smartvm/dom0/cli/DomainListFormat.h"
 #include "smartvm/dom0/cli/EventChannelFormat.h"
@@ -24,30 +24,12 @@ namespace {
 using namespace std::chrono_literals;
 using control::v1::Request;
 
-class Cli : public test::SmartvmdFixture {
+class Cli : public test::CliFixture {
  protected:
-  /// Runs a parsed command line through CliRunner; returns the exit code.
-  int run(std::vector<std::string> args) {
-    out_.str("");
-    err_.str("");
-    std::vector<const char*> argv = {"smartvm"};
-    for (const auto& a : args) argv.push_back(a.c_str());
-    const CliArgs parsed = parseCliArgs(static_cast<int>(argv.size()), argv.data(), target().c_str());
-    if (!parsed.command) {
-      err_ << parsed.err;
-      return parsed.exitCode;
-    }
-    CliRunner runner(channel_, parsed.command->connect, out_, err_, {});
-    return runner.run(*parsed.command);
-  }
-
   std::string writeConfig(const std::string& body) {
     dir_.write("vmlinuz", "kernel");
     return dir_.write("web.cfg", body);
   }
-
-  std::ostringstream out_;
-  std::ostringstream err_;
 };
 
 TEST_F(Cli, CreatePrintsLikeXlAndSendsTheParsedConfig) {

@@ -44,6 +44,7 @@ FakeHv::FakeHv(std::string socketPath) : path_(std::move(socketPath)) {
   host.set_nr_domains(1);
   host.set_uptime_s(42);
   host.set_kvm_info("KVM API 12");
+  host.set_sched_policy("credit");
 }
 
 FakeHv::~FakeHv() { stop(); }
@@ -197,6 +198,12 @@ Response FakeHv::answerLocked(const Request& req, Lock& lock) {
         out.set_text(debugKeysText);
       }
       break;
+    case Request::kSchedDomainGet:
+    case Request::kSchedDomainSet:
+    case Request::kSchedGlobalGet:
+    case Request::kSchedGlobalSet:
+    case Request::kVcpuPin:
+    case Request::kVcpuList: schedOp(req, out); break;
     default: setError(out, EINVAL, "empty request");
   }
   return out;

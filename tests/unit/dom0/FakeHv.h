@@ -60,6 +60,18 @@ class FakeHv {
   std::vector<std::string> debugKeys;
   std::string debugKeysText = "domain 1 'web': 1 vCPU(s) sent VIRQ_DEBUG\n";
 
+  // The scheduler (FakeHvSched.cpp), checked as smartvm-hv does: unknown keys
+  // are EOPNOTSUPP, values out of range EINVAL naming the key. Domain-0 is
+  // the host, not scheduled (EINVAL); guests start with weight 256, cap 0 (concurrent 0).
+  /// The policy sched_* answers name; "parallel" adds its keys; "none" refuses everything.
+  void setSchedPolicy(const std::string& policy);
+  std::map<std::string, int64_t> schedGlobal() const;
+  std::map<std::string, int64_t> schedDomain(uint32_t domid) const;
+  /// vcpu_pin's CPU lists by (domid, vCPU); vcpu_list shows them, else "all".
+  std::map<std::pair<uint32_t, uint32_t>, std::string> pins() const;
+  /// Gives a domain `n` vCPUs (addDomain makes one).
+  void setVcpus(uint32_t domid, uint32_t n);
+
  private:
   struct Dom {
     v1::DomainInfo info;
@@ -80,6 +92,10 @@ class FakeHv {
   void consoleRead(const control::v1::ConsoleRead& r, control::v1::Response& out, Lock& lock);
   void waitDomain(const control::v1::WaitDomain& r, control::v1::Response& out, Lock& lock);
   void shutdownDomain(const control::v1::ShutdownDomain& r, control::v1::Response& out);
+  void schedOp(const control::v1::Request& req, control::v1::Response& out);
+  Status setParams(std::map<std::string, int64_t>& into, const google::protobuf::Map<std::string, int64_t>& params);
+  std::map<std::string, int64_t>& domainParams(uint32_t domid);
+  void listVcpus(const control::v1::VcpuList& r, control::v1::Response& out);
 
   std::string path_;
   int listenFd_ = -1;
@@ -95,6 +111,10 @@ class FakeHv {
   bool waitTimeoutIsError_ = false;
   Hook hook_;
   std::vector<control::v1::Request> requests_;
+  std::string schedPolicy_ = "credit";
+  std::map<std::string, int64_t> schedGlobal_ = {{"tslice_ms", 30}, {"ratelimit_us", 1000}};
+  std::map<uint32_t, std::map<std::string, int64_t>> schedDomains_;
+  std::map<std::pair<uint32_t, uint32_t>, std::string> pins_;
 };
 
 }  // namespace smartvm::dom0::test

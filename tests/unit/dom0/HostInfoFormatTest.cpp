@@ -20,6 +20,7 @@ v1::HostInfo sampleHost() {
   h.set_nr_domains(3);
   h.set_uptime_s(3600);
   h.set_kvm_info("KVM API 12\nnested");
+  h.set_sched_policy("credit");
   return h;
 }
 
@@ -35,6 +36,7 @@ TEST(HostInfoFormat, XlInfoLayout) {
             "xen_extra              : .0-smartvm\n"
             "xen_version            : 4.17.0-smartvm\n"
             "xen_caps               : hvm-3.0-x86_64\n"
+            "xen_scheduler          : credit\n"
             "hv_version             : smartvm-hv 0.1.0\n"
             "nr_domains             : 3\n"
             "uptime                 : 3600\n"
@@ -55,7 +57,7 @@ TEST(HostInfoFormat, EmptyInfoStillHasEveryKey) {
   const std::string out = formatHostInfo(v1::HostInfo());
   EXPECT_NE(out.find("host                   : \n"), std::string::npos);
   EXPECT_NE(out.find("nr_cpus                : 0\n"), std::string::npos);
-  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 12);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 13);
 }
 
 TEST(HostInfoFormat, LongKeysKeepTheSeparator) {

@@ -50,6 +50,11 @@ class ControlServer {
   smartvm::control::v1::Response eventChannelOp(const smartvm::control::v1::Request& req, Dom0PortOwner& owner,
                                                  std::vector<UniqueFd>& fds);
   smartvm::control::v1::Response debugKeys(const smartvm::control::v1::DebugKeys& keys);
+  /// The sched_* and vcpu_* operations (ControlServerSched.cpp).
+  smartvm::control::v1::Response schedOp(const smartvm::control::v1::Request& req);
+  smartvm::control::v1::Response schedDomainParams(uint32_t domid);
+  smartvm::control::v1::Response schedGlobalParams();
+  smartvm::control::v1::Response vcpuList(const smartvm::control::v1::VcpuList& op);
   std::string hypervisorLog(bool clear);
 
   Hypervisor& hv_;

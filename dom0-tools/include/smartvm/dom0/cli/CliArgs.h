@@ -1,5 +1,6 @@
 #pragma once
 // The `smartvm` command line (xl's subcommands), parsed into a CliCommand.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -7,7 +8,8 @@
 namespace smartvm::dom0 {
 
 enum class CliVerb {
-  Create, List, Console, Pause, Unpause, Destroy, Shutdown, Reboot, Info, Dmesg, EvtchnList, DebugKeys
+  Create, List, Console, Pause, Unpause, Destroy, Shutdown, Reboot, Info, Dmesg, EvtchnList, DebugKeys,
+  SchedCredit, SchedParallel, VcpuPin, VcpuList
 };
 
 /// One parsed invocation; fields not used by the verb keep their defaults.
@@ -21,12 +23,31 @@ struct CliCommand {
   bool attachConsole = false;          ///< create -c
   bool startPaused = false;            ///< create -p
   bool longFormat = false;             ///< list -l
-  std::vector<std::string> domains;    ///< list [DOM...]
-  std::string domain;                  ///< console, pause, unpause, destroy, shutdown, reboot, evtchn-list
+  std::vector<std::string> domains;    ///< list [DOM...], vcpu-list [DOM...]
+  /// console, pause, unpause, destroy, shutdown, reboot, evtchn-list, vcpu-pin;
+  /// sched-credit/sched-parallel -d ("" = every domain)
+  std::string domain;
   std::string keys;                    ///< debug-keys
   bool wait = false;                   ///< shutdown/reboot -w
   bool force = false;                  ///< shutdown/reboot -F
   bool clear = false;                  ///< dmesg -c
+  // sched-credit / sched-parallel: a domain's parameters (with -d) ...
+  std::optional<int64_t> weight;       ///< -w
+  std::optional<int64_t> cap;          ///< -c
+  std::optional<int64_t> concurrent;   ///< sched-parallel --concurrent 0|1
+  // ... or the policy's global ones.
+  bool schedGlobal = false;            ///< -s: show the global parameters
+  std::optional<int64_t> tsliceMs;     ///< -t
+  std::optional<int64_t> ratelimitUs;  ///< -r
+  std::optional<int64_t> gangSliceMs;  ///< sched-parallel -g
+  std::optional<int64_t> gangShare;    ///< sched-parallel -G
+  std::string vcpu;                    ///< vcpu-pin: a vCPU number or "all"
+  std::string cpus;                    ///< vcpu-pin: xl CPU list
+
+  /// sched-*: the global parameters are meant (-s, -t, -r, -g, -G).
+  bool schedGlobalScope() const { return schedGlobal || tsliceMs || ratelimitUs || gangSliceMs || gangShare; }
+  /// sched-*: some domain parameter is to be set (-w, -c, --concurrent).
+  bool setsDomainParams() const { return weight || cap || concurrent; }
 };
 
 /// The outcome of parsing: a command to run, or text to print and an exit code

@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -37,6 +39,16 @@ class CliRunner {
   int dmesg(const CliCommand& cmd);
   int evtchnList(const std::string& domain);
   int debugKeys(const std::string& keys);
+  // The scheduler commands (CliRunnerSched.cpp).
+  int sched(const CliCommand& cmd);
+  int schedGlobal(const CliCommand& cmd);
+  int schedDomains(const CliCommand& cmd);
+  int vcpuPin(const CliCommand& cmd);
+  int vcpuList(const CliCommand& cmd);
+  /// GetSchedParams of `domain` ("" = global) into `out`.
+  grpc::Status getSchedParams(const std::string& domain, v1::SchedParams& out);
+  /// SetSchedParams of `domain` ("" = global); silent on success, as xl.
+  int setSchedParams(const std::string& domain, const std::map<std::string, int64_t>& params);
 
   /// Prints the one-line error for a failed call and returns 1.
   int fail(const grpc::Status& status);

@@ -47,12 +47,29 @@ class ToolstackCore {
   /// Xen's debug keys; returns what smartvm-hv reports having done.
   Result<std::string> debugKeys(const std::string& keys) const;
 
+  // --- the vCPU scheduler (ToolstackCoreSched.cpp) ---
+  /// A domain's scheduler parameters, or the policy's global ones when the request names no domain.
+  Result<v1::SchedParams> schedParams(const v1::SchedParamsRequest& request) const;
+  /// Sets the parameters given (EINVAL when none are); answers all of them afterwards.
+  Result<v1::SchedParams> setSchedParams(const v1::SetSchedParamsRequest& request) const;
+  /// Hard affinity of one vCPU or all of them; returns the domid. ESRCH for an
+  /// unknown domain ("domain 'foo' not found") or vCPU (smartvm-hv's message).
+  Result<uint32_t> pinVcpu(const v1::PinVcpuRequest& request) const;
+  /// One domain's vCPUs, or every domain's when the request names none.
+  Result<v1::ListVcpusResponse> listVcpus(const v1::ListVcpusRequest& request) const;
+
  private:
   /// Runs a domain operation on `ref`; answers the domain's info, from the reply or a fresh get.
   Result<v1::DomainInfo> domainOp(const std::string& ref,
                                   const std::function<void(control::v1::Request&, uint32_t)>& fill) const;
   Result<v1::DomainInfo> getById(uint32_t domid, const std::string& ref) const;
   Result<control::v1::Response> callOnDomain(control::v1::Request request, const std::string& ref) const;
+  /// As callOnDomain, for operations on a part of a domain (a vCPU): ESRCH is
+  /// "domain not found" only if the domain is gone, else smartvm-hv's message stands.
+  Result<control::v1::Response> callOnDomainPart(control::v1::Request request, uint32_t domid,
+                                                 const std::string& ref) const;
+  /// Answers sched_params from `response`, or EPROTO naming `op`.
+  static Result<v1::SchedParams> schedParamsOf(control::v1::Response response, const char* op);
 
   const ControlClient& hv_;
 };

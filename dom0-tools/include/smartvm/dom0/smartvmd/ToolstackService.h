@@ -29,6 +29,13 @@ class ToolstackService final : public v1::Toolstack::Service {
                                  v1::ListEventChannelsResponse* out) override;
   grpc::Status SendDebugKeys(grpc::ServerContext* ctx, const v1::DebugKeysRequest* req,
                              v1::DebugKeysResponse* out) override;
+  grpc::Status GetSchedParams(grpc::ServerContext* ctx, const v1::SchedParamsRequest* req,
+                              v1::SchedParams* out) override;
+  grpc::Status SetSchedParams(grpc::ServerContext* ctx, const v1::SetSchedParamsRequest* req,
+                              v1::SchedParams* out) override;
+  grpc::Status PinVcpu(grpc::ServerContext* ctx, const v1::PinVcpuRequest* req, v1::PinVcpuResponse* out) override;
+  grpc::Status ListVcpus(grpc::ServerContext* ctx, const v1::ListVcpusRequest* req,
+                         v1::ListVcpusResponse* out) override;
 
  private:
   const ToolstackCore& core_;
