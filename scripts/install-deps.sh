@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libsqlite3-dev libxml2-dev libnbd-dev liburing-dev
   qemu-utils
+  gnuplot-nox
   python3
 )
 

@@ -1,0 +1,30 @@
+#pragma once
+// smartvm-sched-bench: the guest's "RESULT par ..." line (guests/README.md).
+#include <map>
+#include <optional>
+#include <string>
+
+#include "SchedBenchTypes.h"
+
+namespace smartvm::schedbench {
+
+class ResultLine {
+ public:
+  /// The first "RESULT par" line of a console, or nullopt.
+  static std::optional<ResultLine> find(const std::string& console);
+
+  /// The line as printed.
+  const std::string& text() const { return text_; }
+  bool has(const std::string& key) const { return fields_.count(key) != 0; }
+  std::string str(const std::string& key) const;
+  /// A number field; throws std::runtime_error naming the key when absent or not a number.
+  uint64_t num(const std::string& key) const;
+  /// Fills the sample's guest fields (value includes nbody's checksum_bits).
+  void fill(VmSample& vm) const;
+
+ private:
+  std::string text_;
+  std::map<std::string, std::string> fields_;
+};
+
+}  // namespace smartvm::schedbench
