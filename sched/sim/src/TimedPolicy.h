@@ -6,13 +6,13 @@
 #include <chrono>
 #include <memory>
 
-#include "smartvm/sched/SchedPolicy.h"
+#include "smartvm/sched/ForwardingPolicy.h"
 
 namespace smartvm::sched::sim {
 
-class TimedPolicy final : public SchedPolicy {
+class TimedPolicy final : public ForwardingPolicy {
  public:
-  explicit TimedPolicy(std::unique_ptr<SchedPolicy> inner) : p_(std::move(inner)) {}
+  using ForwardingPolicy::ForwardingPolicy;
 
   /// doSchedule calls so far, their total and their longest host time.
   uint64_t calls() const { return calls_; }
@@ -21,7 +21,7 @@ class TimedPolicy final : public SchedPolicy {
 
   Decision doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns now) override {
     const auto t0 = std::chrono::steady_clock::now();
-    Decision d = p_->doSchedule(pcpu, prev, prevRunnable, now);
+    Decision d = inner().doSchedule(pcpu, prev, prevRunnable, now);
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
     ++calls_;
     totalNs_ += ns.count();
@@ -29,27 +29,7 @@ class TimedPolicy final : public SchedPolicy {
     return d;
   }
 
-  std::string_view name() const override { return p_->name(); }
-  void insertDomain(SchedDomain& d) override { p_->insertDomain(d); }
-  void removeDomain(SchedDomain& d) override { p_->removeDomain(d); }
-  void insertVcpu(SchedVcpu& v) override { p_->insertVcpu(v); }
-  void removeVcpu(SchedVcpu& v) override { p_->removeVcpu(v); }
-  void sleep(SchedVcpu& v, Ns now) override { p_->sleep(v, now); }
-  void wake(SchedVcpu& v, Ns now) override { p_->wake(v, now); }
-  void yield(SchedVcpu& v) override { p_->yield(v); }
-  unsigned pickCpu(const SchedVcpu& v) override { return p_->pickCpu(v); }
-  Status setPcpuAvailable(unsigned pcpu, bool available) override { return p_->setPcpuAvailable(pcpu, available); }
-  Ns tickPeriod() const override { return p_->tickPeriod(); }
-  void tick(unsigned pcpu, Ns now) override { p_->tick(pcpu, now); }
-  Status workHint(SchedVcpu& v, WorkHint hint, Ns now) override { return p_->workHint(v, hint, now); }
-  Result<Params> domainParams(const SchedDomain& d) const override { return p_->domainParams(d); }
-  Status setDomainParams(SchedDomain& d, const Params& p) override { return p_->setDomainParams(d, p); }
-  Params globalParams() const override { return p_->globalParams(); }
-  Status setGlobalParams(const Params& p) override { return p_->setGlobalParams(p); }
-  void dump(std::ostream& out) const override { p_->dump(out); }
-
  private:
-  std::unique_ptr<SchedPolicy> p_;
   uint64_t calls_ = 0;
   int64_t totalNs_ = 0;
   int64_t maxNs_ = 0;

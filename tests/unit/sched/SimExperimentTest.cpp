@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "smartvm/sched/ForwardingPolicy.h"
 #include "smartvm/sched/sim/Experiment.h"
 #include "smartvm/sched/sim/Scenario.h"
 #include "smartvm/sched/sim/Simulator.h"
@@ -27,36 +28,16 @@ struct SeenHint {
 };
 
 /// Forwards everything to a registered policy and records the work hints.
-class RecordingPolicy final : public SchedPolicy {
+class RecordingPolicy final : public ForwardingPolicy {
  public:
-  RecordingPolicy(std::unique_ptr<SchedPolicy> inner, std::vector<SeenHint>* log) : p_(std::move(inner)), log_(log) {}
+  RecordingPolicy(std::unique_ptr<SchedPolicy> inner, std::vector<SeenHint>* log)
+      : ForwardingPolicy(std::move(inner)), log_(log) {}
   Status workHint(SchedVcpu& v, WorkHint hint, Ns now) override {
     log_->push_back({v.domid, v.id, hint, v.running, now});
-    return p_->workHint(v, hint, now);
+    return inner().workHint(v, hint, now);
   }
-  Decision doSchedule(unsigned pcpu, SchedVcpu* prev, bool prevRunnable, Ns now) override {
-    return p_->doSchedule(pcpu, prev, prevRunnable, now);
-  }
-  std::string_view name() const override { return p_->name(); }
-  void insertDomain(SchedDomain& d) override { p_->insertDomain(d); }
-  void removeDomain(SchedDomain& d) override { p_->removeDomain(d); }
-  void insertVcpu(SchedVcpu& v) override { p_->insertVcpu(v); }
-  void removeVcpu(SchedVcpu& v) override { p_->removeVcpu(v); }
-  void sleep(SchedVcpu& v, Ns now) override { p_->sleep(v, now); }
-  void wake(SchedVcpu& v, Ns now) override { p_->wake(v, now); }
-  void yield(SchedVcpu& v) override { p_->yield(v); }
-  unsigned pickCpu(const SchedVcpu& v) override { return p_->pickCpu(v); }
-  Status setPcpuAvailable(unsigned pcpu, bool available) override { return p_->setPcpuAvailable(pcpu, available); }
-  Ns tickPeriod() const override { return p_->tickPeriod(); }
-  void tick(unsigned pcpu, Ns now) override { p_->tick(pcpu, now); }
-  Result<Params> domainParams(const SchedDomain& d) const override { return p_->domainParams(d); }
-  Status setDomainParams(SchedDomain& d, const Params& p) override { return p_->setDomainParams(d, p); }
-  Params globalParams() const override { return p_->globalParams(); }
-  Status setGlobalParams(const Params& p) override { return p_->setGlobalParams(p); }
-  void dump(std::ostream& out) const override { p_->dump(out); }
 
  private:
-  std::unique_ptr<SchedPolicy> p_;
   std::vector<SeenHint>* log_;
 };
 
