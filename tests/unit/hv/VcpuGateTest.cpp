@@ -16,6 +16,7 @@
 
 #include "FakeBackend.h"
 #include "HvTestUtil.h"
+#include "smartvm/abi/sched_parallel.h"
 
 namespace smartvm::hv {
 namespace {
@@ -67,6 +68,10 @@ class RecordingGate final : public VcpuGate {
     cv_.notify_all();
   }
   void stopped() override { log_.add(vcpu_, "stopped"); }
+  int workHint(uint32_t op) override {
+    log_.add(vcpu_, "hint" + std::to_string(op));
+    return op <= 2 ? 0 : -EINVAL;
+  }
 
  private:
   GateLog& log_;
@@ -159,6 +164,37 @@ TEST_F(VcpuGateTest, SchedopYieldIsReported) {
   // Dispatch the hypercall on the test thread while the vCPU is parked.
   EXPECT_EQ(h.hypercall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0), 0);
   EXPECT_EQ(log_.take(), std::vector<std::string>{"v0:yielded"});
+}
+
+// SMARTVM_SCHEDOP_parallel: the op reaches the gate; a bad pointer, a non-zero
+// pad and a command with junk in the upper half (Xen's int cmd) are handled
+// before it; without a scheduler the answer is -ENOSYS, as on Xen.
+TEST_F(VcpuGateTest, SchedopParallelReachesTheGateAndHostileArgumentsDoNot) {
+  constexpr uint64_t kArg = 0x400000;
+  DomainHarness& h = harness();
+  ASSERT_TRUE(h.bootAndStart());
+  log_.take();
+  h.put(kArg, smartvm_sched_parallel{SMARTVM_PARALLEL_layer_done, 0});
+  EXPECT_EQ(h.hypercall(__HYPERVISOR_sched_op, SMARTVM_SCHEDOP_parallel, kArg), 0);
+  EXPECT_EQ(log_.take(), std::vector<std::string>{"v0:hint2"});
+  // Xen reads the command as an int: the upper 32 bits do not matter.
+  EXPECT_EQ(h.hypercall(__HYPERVISOR_sched_op, 0xdead000000000000ull | SMARTVM_SCHEDOP_parallel, kArg), 0);
+  EXPECT_EQ(log_.take(), std::vector<std::string>{"v0:hint2"});
+  h.put(kArg, smartvm_sched_parallel{SMARTVM_PARALLEL_begin, 7});
+  EXPECT_EQ(static_cast<int64_t>(h.hypercall(__HYPERVISOR_sched_op, SMARTVM_SCHEDOP_parallel, kArg)), -EINVAL);
+  h.put(kArg, smartvm_sched_parallel{0xffffffffu, 0});
+  EXPECT_EQ(static_cast<int64_t>(h.hypercall(__HYPERVISOR_sched_op, SMARTVM_SCHEDOP_parallel, kArg)), -EINVAL)
+      << "the gate refuses an unknown op";
+  EXPECT_EQ(static_cast<int64_t>(h.hypercall(__HYPERVISOR_sched_op, SMARTVM_SCHEDOP_parallel, 0xfffffffffffff000ull)),
+            -EFAULT);
+  EXPECT_EQ(log_.take(), std::vector<std::string>{"v0:hint4294967295"}) << "only the readable, zero-padded one";
+}
+
+TEST(FreeRunningGate, AnswersParallelHintsWithEnosys) {
+  FreeRunningGate g;
+  EXPECT_EQ(g.workHint(SMARTVM_PARALLEL_begin), -ENOSYS);
+  EXPECT_FALSE(g.shared());
+  EXPECT_FALSE(g.runstate().has_value());
 }
 
 }  // namespace
