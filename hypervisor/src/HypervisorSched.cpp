@@ -177,18 +177,15 @@ Result<std::vector<VcpuListEntry>> Hypervisor::vcpuList(std::optional<uint32_t> 
       if (hostSched_) {
         sched::Scheduler& s = hostSched_->scheduler();
         auto rs = s.runstate(e.domid, v);
-        const sched::SchedVcpu* sv = s.vcpu(e.domid, v);
-        if (!rs.isOk() || sv == nullptr) continue;  // being destroyed
-        const sched::Ns now = s.now();
+        auto where = s.placement(e.domid, v);
+        if (!rs.isOk() || !where.isOk()) continue;  // being destroyed
         e.online = rs->state != sched::VcpuState::Offline;
         e.running = rs->state == sched::VcpuState::Running;
         e.blocked = rs->state == sched::VcpuState::Blocked;
         e.paused = rs->state == sched::VcpuState::Paused;
-        const sched::Ns run = rs->running + (e.running ? now - rs->stateEntry : 0);
-        e.cpuSeconds = static_cast<double>(run) / 1e9;
-        e.pcpu = hostSched_->pcpus().pcpuOf(*sv);
-        if (e.pcpu < 0) e.pcpu = sv->pcpu;
-        e.hardAffinity = sched::formatCpuList(sv->hardAffinity, pcpuCount());
+        e.cpuSeconds = static_cast<double>(rs->running) / 1e9;
+        e.pcpu = where->pcpu;
+        e.hardAffinity = sched::formatCpuList(where->hardAffinity, pcpuCount());
       } else {
         Vcpu* vc = d->vcpu(v);
         if (vc == nullptr) continue;

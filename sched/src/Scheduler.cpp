@@ -263,9 +263,15 @@ Result<Runstate> Scheduler::runstate(uint32_t domid, uint32_t vcpu) const {
   std::lock_guard lk(m_);
   if (find(domid, vcpu) == nullptr) return error(ESRCH, fmt::format("no vCPU {} in domain {}", vcpu, domid));
   Runstate r = domains_.at(domid).runstates[vcpu];
-  bucket(r, r.state) += clock_() - r.stateEntry;  // up to now
-  r.stateEntry = clock_();
+  bucket(r, r.state) += clock_() - r.stateEntry;  // up to now; stateEntry stays when the state began
   return r;
+}
+
+Result<Placement> Scheduler::placement(uint32_t domid, uint32_t vcpu) const {
+  std::lock_guard lk(m_);
+  const SchedVcpu* v = find(domid, vcpu);
+  if (v == nullptr) return error(ESRCH, fmt::format("no vCPU {} in domain {}", vcpu, domid));
+  return Placement{v->pcpu, v->hardAffinity};
 }
 
 Result<Params> Scheduler::domainParams(uint32_t domid) const {

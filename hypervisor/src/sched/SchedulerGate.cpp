@@ -10,17 +10,6 @@ namespace {
 /// The SchedVcpu the calling thread runs (PcpuSet's selfVcpu hook).
 thread_local const sched::SchedVcpu* tlsSelf = nullptr;
 
-sched::Ns nsOf(const sched::Runstate& r, sched::VcpuState s, sched::Ns now) {
-  sched::Ns t = 0;
-  switch (s) {
-    case sched::VcpuState::Running: t = r.running; break;
-    case sched::VcpuState::Runnable: t = r.runnable; break;
-    case sched::VcpuState::Blocked: t = r.blocked; break;
-    case sched::VcpuState::Paused: t = r.paused; break;
-    case sched::VcpuState::Offline: t = r.offline; break;
-  }
-  return t + (r.state == s ? now - r.stateEntry : 0);
-}
 }  // namespace
 
 const sched::SchedVcpu* currentSchedVcpu() { return tlsSelf; }
@@ -98,7 +87,6 @@ int SchedulerGate::workHint(uint32_t op) {
 std::optional<vcpu_runstate_info> SchedulerGate::runstate() const {
   auto r = host_.scheduler().runstate(domid_, id_);
   if (!r.isOk()) return std::nullopt;
-  const sched::Ns now = host_.scheduler().now();
   vcpu_runstate_info out{};
   switch (r->state) {
     case sched::VcpuState::Running: out.state = RUNSTATE_running; break;
@@ -108,11 +96,10 @@ std::optional<vcpu_runstate_info> SchedulerGate::runstate() const {
     case sched::VcpuState::Offline: out.state = RUNSTATE_offline; break;
   }
   out.state_entry_time = static_cast<uint64_t>(r->stateEntry);
-  out.time[RUNSTATE_running] = static_cast<uint64_t>(nsOf(*r, sched::VcpuState::Running, now));
-  out.time[RUNSTATE_runnable] = static_cast<uint64_t>(nsOf(*r, sched::VcpuState::Runnable, now));
-  out.time[RUNSTATE_blocked] = static_cast<uint64_t>(nsOf(*r, sched::VcpuState::Blocked, now));
-  out.time[RUNSTATE_offline] = static_cast<uint64_t>(nsOf(*r, sched::VcpuState::Paused, now) +
-                                                     nsOf(*r, sched::VcpuState::Offline, now));
+  out.time[RUNSTATE_running] = static_cast<uint64_t>(r->running);
+  out.time[RUNSTATE_runnable] = static_cast<uint64_t>(r->runnable);
+  out.time[RUNSTATE_blocked] = static_cast<uint64_t>(r->blocked);
+  out.time[RUNSTATE_offline] = static_cast<uint64_t>(r->paused + r->offline);  // Xen has no paused state
   return out;
 }
 

@@ -78,6 +78,7 @@ TEST(Scheduler, RunstateTimesFollowTheStatesAndSumToTheElapsedTime) {
   EXPECT_EQ(rs->running, 5 * kNsPerMs);
   EXPECT_EQ(rs->blocked, 3 * kNsPerMs);
   EXPECT_EQ(rs->offline + rs->runnable + rs->running + rs->blocked + rs->paused, 11 * kNsPerMs);
+  EXPECT_EQ(rs->stateEntry, 8 * kNsPerMs) << "when it blocked (Xen's state_entry_time), not when asked";
 }
 
 TEST(Scheduler, TwoVcpusOnOnePcpuTakeTurnsAndPauseTakesOneOut) {
@@ -159,6 +160,11 @@ TEST(Scheduler, PinningARunningVcpuAwayMovesIt) {
   PcpuChoice c = r.sched->schedule(1);
   ASSERT_NE(c.next, nullptr);
   EXPECT_EQ(c.next->pcpu, 1);
+  auto where = r.sched->placement(1, 0);
+  ASSERT_TRUE(where.isOk());
+  EXPECT_EQ(where->pcpu, 1);
+  EXPECT_EQ(where->hardAffinity, only1);
+  EXPECT_EQ(r.sched->placement(1, 5).status().code(), ESRCH);
   EXPECT_EQ(r.sched->schedule(0).next, nullptr);
   EXPECT_EQ(r.sched->pin(1, 0, CpuMask()).code(), EINVAL);
   CpuMask beyond;

@@ -35,6 +35,12 @@ class PcpuSignal {
   virtual void reschedule(unsigned pcpu) = 0;
 };
 
+/// Where a vCPU runs or may run.
+struct Placement {
+  int pcpu = -1;         ///< the pCPU it runs on or last ran on; -1 = never ran
+  CpuMask hardAffinity;  ///< vcpu-pin
+};
+
 /// What a pCPU runs next.
 struct PcpuChoice {
   SchedVcpu* next = nullptr;  ///< nullptr: idle until signalled
@@ -92,7 +98,9 @@ class Scheduler final : public SchedHost {
   SchedVcpu* current(unsigned pcpu) const;
 
   // Queries and parameters (EINVAL / ESRCH as Xen).
+  /// Times up to now; `stateEntry` is when the current state began.
   Result<Runstate> runstate(uint32_t domid, uint32_t vcpu) const;
+  Result<Placement> placement(uint32_t domid, uint32_t vcpu) const;
   Result<Params> domainParams(uint32_t domid) const;
   Status setDomainParams(uint32_t domid, const Params& p);
   Params globalParams() const;
