@@ -59,6 +59,9 @@ Status ParallelPolicy::workHint(SchedVcpu& v, WorkHint hint, Ns now) {
   const VcpuInfo& i = info(v);
   switch (hint) {
     case WorkHint::ConcurrentBegin:
+      // A domain configured concurrent starts in its phase: the guest's own
+      // Begin (it does not know the config) confirms it.
+      if (i.concurrent && task(v).configuredConcurrent) return Status::ok();
       if (i.concurrent) return error(EINVAL, "vCPU is already in a parallel phase");
       beginConcurrent(v, now);
       return Status::ok();

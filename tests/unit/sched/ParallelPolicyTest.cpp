@@ -398,6 +398,22 @@ TEST(ParallelPolicy, HintsThatMakeNoSenseAreEinval) {
   EXPECT_TRUE(drv.policy().workHint(v, WorkHint::LayerDone, 0).isOk()) << "the layer completed: a new one began";
 }
 
+// sched_work = "concurrent" puts the domain in its phase from the start; a
+// guest that also says Begin (it cannot know its config) is not refused, and
+// its End and next Begin work as for any domain.
+TEST(ParallelPolicy, AConfiguredConcurrentDomainAcceptsTheGuestsBegin) {
+  Driver drv(2);
+  drv.usePolicy(parallelOverFifo(drv));
+  SchedDomain& d = drv.addDomain(2, WorkType::Concurrent);
+  drv.startAll(d);
+  SchedVcpu& v = *d.vcpus[0];
+  EXPECT_TRUE(drv.policy().workHint(v, WorkHint::ConcurrentBegin, 0).isOk());
+  EXPECT_TRUE(drv.policy().workHint(v, WorkHint::ConcurrentEnd, 0).isOk());
+  EXPECT_EQ(drv.policy().workHint(v, WorkHint::ConcurrentEnd, 0).code(), EINVAL) << "already out of the phase";
+  EXPECT_TRUE(drv.policy().workHint(v, WorkHint::ConcurrentBegin, 0).isOk());
+  EXPECT_TRUE(drv.policy().workHint(v, WorkHint::LayerDone, 0).isOk());
+}
+
 TEST(ParallelPolicy, BadParametersAreEinvalAndChangeNothing) {
   Driver drv(2);
   drv.usePolicy(parallelOverFifo(drv));
