@@ -137,11 +137,19 @@ void ParallelPolicy::layerDone(SchedVcpu& v, Ns now) {
 
 // ---------------------------------------------------------------- gangs
 
+/// Puts `v` in its task's waiting list once, unless it holds a gang pCPU: a
+/// vCPU listed twice would be lent two pCPUs and leave one behind for good.
+bool ParallelPolicy::addWaiting(SchedVcpu& v) {
+  Task& t = task(v);
+  if (info(v).gangPcpu >= 0) return false;
+  if (std::find(t.waiting.begin(), t.waiting.end(), &v) != t.waiting.end()) return false;
+  t.waiting.push_back(&v);
+  return true;
+}
+
 void ParallelPolicy::toWaiting(SchedVcpu& v) {
   Task& t = task(v);
-  if (std::find(t.waiting.begin(), t.waiting.end(), &v) != t.waiting.end()) return;
-  if (info(v).gangPcpu >= 0) return;
-  t.waiting.push_back(&v);
+  if (!addWaiting(v)) return;
   if (!t.inProgress && !t.queued) {
     t.queued = true;
     queue_.push_back(v.domain);
@@ -180,7 +188,7 @@ void ParallelPolicy::expireBatch(SchedDomain* d, Ns now) {
       continue;
     }
     giveBack(p, now);
-    if (info(*v).runnable && !info(*v).layerDone) task(*v).waiting.push_back(v);
+    if (info(*v).runnable && !info(*v).layerDone) addWaiting(*v);
   }
   tasks_[d].batchEnd = std::min(tasks_[d].batchEnd, now);
   endBatchIfIdle(d, now);
@@ -244,7 +252,7 @@ bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
     VcpuInfo& i = vcpus_[v];
     if (!i.concurrent || !i.layerDone) continue;
     i.layerDone = false;
-    if (i.runnable && i.gangPcpu < 0) t.waiting.push_back(v);
+    if (i.runnable) addWaiting(*v);
   }
   if (t.queued) {
     std::erase(queue_, d);

@@ -96,6 +96,7 @@ class ParallelPolicy final : public SchedPolicy {
   void beginConcurrent(SchedVcpu& v, Ns now);
   void endConcurrent(SchedVcpu& v, Ns now);
   void layerDone(SchedVcpu& v, Ns now);
+  bool addWaiting(SchedVcpu& v);
   void toWaiting(SchedVcpu& v);
   void leaveWaiting(SchedVcpu& v);
   void lend(unsigned pcpu, SchedVcpu& v, Ns now);

@@ -69,7 +69,9 @@ void PcpuSet::decide(unsigned pcpu) {
       s.handoff = handoff;
       if (s.holder != next) {
         if (s.holder != nullptr) {
-          pcpuOf_[s.holder] = -1;
+          // Another pCPU may have claimed it already (between our
+          // schedule() and here): then its slot there stands.
+          if (pcpuOf_[s.holder] == static_cast<int>(pcpu)) pcpuOf_[s.holder] = -1;
           released.push_back(s.holder);
         }
         s.holder = next;
