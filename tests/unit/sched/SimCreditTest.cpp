@@ -10,20 +10,14 @@
 
 #include "smartvm/sched/sim/Scenario.h"
 #include "smartvm/sched/sim/Simulator.h"
+#include "SimRun.h"
 
 namespace smartvm::sched::sim {
 namespace {
 
 constexpr Ns kMs = kNsPerMs;
 
-SimReport run(const SimConfig& c, const std::string& policy) {
-  auto sim = Simulator::create(c, policy);
-  EXPECT_TRUE(sim.isOk()) << sim.status().toString();
-  if (!sim.isOk()) return {};
-  auto r = (*sim)->run();
-  EXPECT_TRUE(r.isOk()) << r.status().toString();
-  return r.isOk() ? *r : SimReport{};
-}
+SimReport run(const SimConfig& c, const std::string& policy) { return test::runSim(c, policy); }
 
 DomainSpec domain(Workload w, unsigned vcpus, int64_t weight) {
   DomainSpec d;

@@ -14,6 +14,7 @@
 #include "smartvm/sched/sim/Experiment.h"
 #include "smartvm/sched/sim/Scenario.h"
 #include "smartvm/sched/sim/Simulator.h"
+#include "SimRun.h"
 
 namespace smartvm::sched::sim {
 namespace {
@@ -47,12 +48,7 @@ SimReport runRecorded(const SimConfig& c, const char* policy, std::vector<SeenHi
     if (!p.isOk()) return p.status();
     return std::unique_ptr<SchedPolicy>(std::make_unique<RecordingPolicy>(std::move(p).value(), &log));
   };
-  auto sim = Simulator::create(c, make);
-  EXPECT_TRUE(sim.isOk()) << sim.status().toString();
-  if (!sim.isOk()) return {};
-  auto r = (*sim)->run();
-  EXPECT_TRUE(r.isOk()) << r.status().toString();
-  return r.isOk() ? *r : SimReport{};
+  return test::runSim(c, make);
 }
 
 ExperimentSpec spec(ExperimentJob job, unsigned vms, unsigned pcpus) {

@@ -11,6 +11,7 @@
 
 #include "smartvm/sched/ParallelPolicy.h"
 #include "smartvm/sched/sim/Simulator.h"
+#include "SimRun.h"
 
 namespace smartvm::sched::sim {
 namespace {
@@ -130,14 +131,7 @@ SimConfig machine(unsigned pcpus, Ns duration) {
   return c;
 }
 
-SimReport runWith(const SimConfig& c, const Simulator::PolicyMaker& make) {
-  auto sim = Simulator::create(c, make);
-  EXPECT_TRUE(sim.isOk()) << sim.status().toString();
-  if (!sim.isOk()) return {};
-  auto r = (*sim)->run();
-  EXPECT_TRUE(r.isOk()) << r.status().toString();
-  return r.isOk() ? *r : SimReport{};
-}
+SimReport runWith(const SimConfig& c, const Simulator::PolicyMaker& make) { return test::runSim(c, make); }
 
 SimReport runFifo(const SimConfig& c) {
   Fifo f;
