@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libsqlite3-dev libxml2-dev libnbd-dev liburing-dev
-  qemu-utils
+  qemu-utils qemu-system-common
   gnuplot-nox
   python3
 )
