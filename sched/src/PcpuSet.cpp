@@ -51,7 +51,6 @@ bool PcpuSet::checkpoint(SchedVcpu& v) {
 /// handing the slot to the chosen vCPU's thread. Caller set `deciding`.
 void PcpuSet::decide(unsigned pcpu) {
   std::vector<SchedVcpu*> released;
-  SchedVcpu* kickee = nullptr;
   for (;;) {
     {
       std::lock_guard lk(m_);
@@ -85,21 +84,11 @@ void PcpuSet::decide(unsigned pcpu) {
     // KVM, which never exits by itself.
     if (next != nullptr) hooks_.armSlice(pcpu, sched_->now() + (c.slice >= 0 ? c.slice : kMaxHold));
     std::lock_guard lk(m_);
-    Slot& s = slots_[pcpu];
-    if (!s.pending || stopping_) {
-      s.deciding = false;
-      break;
-    }
-    if (s.holder != nullptr && !(hooks_.selfVcpu && hooks_.selfVcpu() == s.holder)) {
-      // Asked again after handing the slot to another thread's vCPU, which
-      // may be in the guest already: deciding here would give the slot to a
-      // second vCPU while that one still runs. Its own checkpoint decides.
-      s.deciding = false;
-      kickee = s.holder;
+    if (!slots_[pcpu].pending || stopping_) {
+      slots_[pcpu].deciding = false;
       break;
     }
   }
-  if (kickee != nullptr) hooks_.kick(*kickee);
   // pCPUs that wanted a vCPU this one just let go of decide again.
   std::vector<unsigned> retry;
   {

@@ -137,48 +137,6 @@ TEST(PcpuSet, FourVcpuThreadsShareTwoPcpusNeverMoreThanTwoAtOnce) {
   for (SchedVcpu* v : vs) EXPECT_GT(r.work(v), 20 * kNsPerMs) << "d" << v->domid << " starved";
 }
 
-TEST(PcpuSet, AnIdlePcpuDecidedElsewhereNeverTakesTheSlotFromAVcpuItJustGranted) {
-  std::vector<SchedVcpu*> kicked;
-  PcpuSet* setp = nullptr;
-  bool fireOnce = false;
-  // The slice timer fires at once, on this thread, while it still decides:
-  // a request to decide again lands after the slot was handed out.
-  PcpuSet set(1, PcpuSet::Hooks{[&](SchedVcpu& v) { kicked.push_back(&v); },
-                                [&](unsigned p, Ns) {
-                                  if (std::exchange(fireOnce, false)) setp->reschedule(p);
-                                },
-                                nullptr, [] { return nullptr; }});
-  setp = &set;
-  test::FifoTestPolicy* policy = nullptr;
-  auto s = Scheduler::createWith(
-      [&](SchedHost& h) -> Result<std::unique_ptr<SchedPolicy>> {
-        auto p = std::make_unique<test::FifoTestPolicy>(h);
-        policy = p.get();
-        return std::unique_ptr<SchedPolicy>(std::move(p));
-      },
-      1, nowNs, set);
-  ASSERT_TRUE(s.isOk());
-  auto sched = std::move(s).value();
-  set.attach(*sched);
-  ASSERT_TRUE(policy->setPcpuAvailable(0, false).isOk());  // both queue up, nothing runs yet
-  ASSERT_TRUE(sched->addDomain(1, "a", 1).isOk());
-  ASSERT_TRUE(sched->addDomain(2, "b", 1).isOk());
-  ASSERT_TRUE(sched->wake(1, 0).isOk());
-  ASSERT_TRUE(sched->wake(2, 0).isOk());
-  SchedVcpu* a = sched->vcpu(1, 0);
-  SchedVcpu* b = sched->vcpu(2, 0);
-  ASSERT_EQ(set.pcpuOf(*a), -1);
-  ASSERT_TRUE(policy->setPcpuAvailable(0, true).isOk());
-  fireOnce = true;
-  set.reschedule(0);  // this thread (no vCPU of its own) decides the idle pCPU
-  EXPECT_FALSE(fireOnce) << "the slice was armed";
-  EXPECT_EQ(set.pcpuOf(*a), 0) << "a was granted the pCPU and may be in the guest already";
-  EXPECT_EQ(set.pcpuOf(*b), -1) << "a second vCPU on the same pCPU";
-  ASSERT_EQ(kicked.size(), 1u) << "the repeated request goes to a, to decide at its checkpoint";
-  EXPECT_EQ(kicked[0], a);
-  set.stop();
-}
-
 TEST(PcpuSet, ABlockedVcpuStopsAndAWokenOneResumes) {
   Rig r(1);
   SchedVcpu* a = r.addVcpu(1);
