@@ -12,6 +12,12 @@ constexpr uint32_t kSvr = 0xf0;
 constexpr uint32_t kIsr = 0x100;
 constexpr uint32_t kIrr = 0x200;
 constexpr uint32_t kSvrEnable = 0x100;
+constexpr uint32_t kLvtTimer = 0x320;
+constexpr uint32_t kTmict = 0x380;
+constexpr uint32_t kTdcr = 0x3e0;
+constexpr uint32_t kTdcrDivideBy1 = 0xb;
+constexpr uint32_t kLvtMasked = 1u << 16;
+constexpr uint32_t kLvtPeriodic = 1u << 17;
 
 volatile uint32_t& reg(uint32_t offset) { return *reinterpret_cast<volatile uint32_t*>(kBase + offset); }
 
@@ -34,6 +40,17 @@ void eoi() { reg(kEoi) = 0; }
 bool requested(uint8_t vector) { return bankBit(kIrr, vector); }
 
 bool inService(uint8_t vector) { return bankBit(kIsr, vector); }
+
+void armTimer(uint8_t vector, uint32_t count, bool periodic) {
+  reg(kTdcr) = kTdcrDivideBy1;
+  reg(kLvtTimer) = vector | (periodic ? kLvtPeriodic : 0);
+  reg(kTmict) = count;  // last: writing the initial count starts it
+}
+
+void stopTimer() {
+  reg(kTmict) = 0;
+  reg(kLvtTimer) = kLvtMasked;
+}
 
 bool deliverable(uint8_t vector) {
   if (!requested(vector)) return false;

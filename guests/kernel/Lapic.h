@@ -28,4 +28,11 @@ bool requested(uint8_t vector);
 /// True when vector is in service (ISR).
 bool inService(uint8_t vector);
 
+/// Arms the LAPIC timer at divide-by-1 (KVM's APIC bus: 1 count per ns):
+/// one-shot, or periodic reloading `count`, interrupting on `vector`.
+void armTimer(uint8_t vector, uint32_t count, bool periodic);
+
+/// Stops the timer (initial count 0) and masks its LVT entry.
+void stopTimer();
+
 }  // namespace lapic

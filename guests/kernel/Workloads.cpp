@@ -15,6 +15,7 @@ const Workload kWorkloads[] = {
     {"spin", runSpin, nullptr},
     {"pingpong", runPingPong, nullptr},
     {"timer", runTimer, nullptr},
+    {"apictimer", runApicTimer, nullptr},
     {"ipi", runIpi, nullptr},
     {"wait", runWait, nullptr},
     {"flood", runFlood, nullptr},

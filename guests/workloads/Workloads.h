@@ -15,6 +15,7 @@ void runIdle(const Cmdline& cmdline);
 void runSpin(const Cmdline& cmdline);
 void runPingPong(const Cmdline& cmdline);
 void runTimer(const Cmdline& cmdline);
+void runApicTimer(const Cmdline& cmdline);
 void runIpi(const Cmdline& cmdline);
 void runWait(const Cmdline& cmdline);
 void runFlood(const Cmdline& cmdline);

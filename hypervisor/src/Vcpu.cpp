@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "smartvm/hv/Domain.h"
@@ -84,14 +85,7 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
       gate_->exited();
       break;
     }
-    if (exit.reason == ExitReason::Interrupted && gate_->shared() && backend_->halted()) {
-      // The guest idles in `hlt` inside KVM and would keep its pCPU: block it
-      // like SCHEDOP_block until Smart-VM delivers it an event (every upcall,
-      // Xen timer and event-channel IPI wakes it first), then let KVM resume
-      // the halt, which the pending interrupt ends.
-      domain_.counters().haltBlocks.fetch_add(1, std::memory_order_relaxed);
-      block();
-    }
+    if (exit.reason == ExitReason::Interrupted && gate_->shared() && backend_->halted()) blockHalted();
     gate_->exited();
   }
   timers_.stopAll();
@@ -101,6 +95,42 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
   finalCpuNs_ += clockNs(cpuClock_);
   threadAlive_ = false;
   setState(VcpuRunState::Stopped);
+}
+
+void Vcpu::blockHalted() {
+  // The guest idles in `hlt` inside KVM and would keep its pCPU: block it like
+  // SCHEDOP_block until Smart-VM delivers it an event (every upcall, Xen timer
+  // and event-channel IPI wakes it first), then let KVM resume the halt, which
+  // the pending interrupt ends. Outside KVM_RUN nothing wakes it for its own
+  // LAPIC, so the block also ends when the LAPIC timer is due.
+  Result<HaltWake> w = backend_->haltWake();
+  if (!w) {
+    // Unknown timer: staying in KVM is slow to give the pCPU up, never a hang.
+    domain_.log().warn("vCPU{}: halted, LAPIC unreadable ({}); not blocked", id_, w.status().message());
+    return;
+  }
+  constexpr uint64_t kIf = 1u << 9;
+  // With IF clear a pending vector does not end the halt: only events we send do.
+  if (w->interruptPending && (backend_->regs().rflags & kIf) != 0) return;
+  if (w->timerSpent && !spentTimerProbed_) {
+    // KVM shows a one-shot timer that expired after its last look (its
+    // interrupt waits for the next KVM_RUN) exactly like one delivered long
+    // ago. One more run delivers the former; a later kick that finds the same
+    // state then blocks, as a spent one-shot timer cannot expire again.
+    spentTimerProbed_ = true;
+    return;
+  }
+  spentTimerProbed_ = false;  // after this block the guest may run and re-arm
+  domain_.counters().haltBlocks.fetch_add(1, std::memory_order_relaxed);
+  if (!w->timerNs) {
+    block();
+    return;
+  }
+  domain_.counters().timedHaltBlocks.fetch_add(1, std::memory_order_relaxed);
+  // Bounded so that the deadline stays a valid steady_clock time point; a
+  // wake before a far timer is due costs one more halted run, nothing else.
+  constexpr uint64_t kMaxHaltBlockNs = 60'000'000'000ull;
+  block(monotonicNs() + std::min(*w->timerNs, kMaxHaltBlockNs));
 }
 
 bool Vcpu::waitWhileParked() {

@@ -115,6 +115,35 @@ bool KvmVcpu::halted() {
   return ioctl(fd_, KVM_GET_MP_STATE, &mp) == 0 && mp.mp_state == KVM_MP_STATE_HALTED;
 }
 
+Result<HaltWake> KvmVcpu::haltWake() {
+  kvm_lapic_state st{};
+  if (ioctl(fd_, KVM_GET_LAPIC, &st) < 0) return errnoStatus("KVM_GET_LAPIC");
+  static_assert(sizeof st.regs == LapicPage::kSize);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(st.regs);
+  const LapicPage page(std::span<const uint8_t, LapicPage::kSize>(bytes, LapicPage::kSize));
+  std::optional<TscDeadline> tsc;
+  if (!page.timerMasked() && page.timerMode() == LapicTimerMode::TscDeadline) {
+    Result<TscDeadline> t = tscDeadline();
+    if (!t) return t.status();
+    tsc = *t;
+  }
+  return page.haltWake(tsc);
+}
+
+Result<TscDeadline> KvmVcpu::tscDeadline() {
+  struct {
+    kvm_msrs hdr;
+    kvm_msr_entry entries[2];
+  } m{};
+  m.hdr.nmsrs = 2;
+  m.entries[0].index = 0x6e0;  // IA32_TSC_DEADLINE
+  m.entries[1].index = 0x10;   // IA32_TIME_STAMP_COUNTER
+  if (ioctl(fd_, KVM_GET_MSRS, &m) != 2) return errnoStatus("KVM_GET_MSRS(IA32_TSC_DEADLINE, IA32_TSC)");
+  Result<uint32_t> khz = tscKhz();
+  if (!khz) return khz.status();
+  return TscDeadline{m.entries[0].data, m.entries[1].data, *khz};
+}
+
 Status KvmVcpu::clearInService(uint8_t vector) {
   kvm_lapic_state st{};
   if (ioctl(fd_, KVM_GET_LAPIC, &st) < 0) return errnoStatus("KVM_GET_LAPIC");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "smartvm/hv/kvm/LapicPage.h"
 #include "smartvm/hv/kvm/VmBackend.h"
 
 namespace smartvm::hv {
@@ -31,12 +32,14 @@ class KvmVcpu final : public VcpuBackend {
   Result<uint32_t> tscKhz() override;
   void kick() override;
   bool halted() override;
+  Result<HaltWake> haltWake() override;
   void bindToCurrentThread() override;
   void unbindThread() override;
 
  private:
   KvmVcpu(int fd, kvm_run* run, int runSize) : fd_(fd), run_(run), runSize_(runSize) {}
   void decode();
+  Result<TscDeadline> tscDeadline();
 
   int fd_;
   kvm_run* run_;

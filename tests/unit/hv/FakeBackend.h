@@ -50,6 +50,17 @@ class FakeVcpu final : public VcpuBackend {
   Result<uint64_t> guestTsc() override { return tsc.load(); }
   Result<uint32_t> tscKhz() override { return tscKhzValue; }
   void kick() override;
+  bool halted() override { return halt.load(); }
+  Result<HaltWake> haltWake() override {
+    std::lock_guard lk(m_);
+    haltWakeCalls.fetch_add(1);
+    return wakeAnswer_;
+  }
+  /// What haltWake() answers from now on. Thread-safe.
+  void setHaltWake(const HaltWake& w) {
+    std::lock_guard lk(m_);
+    wakeAnswer_ = w;
+  }
   void bindToCurrentThread() override {}
   void unbindThread() override {}
 
@@ -61,6 +72,9 @@ class FakeVcpu final : public VcpuBackend {
   std::atomic<uint64_t> tsc{1000000};
   std::atomic<int> runnableMarks{0};
   uint32_t tscKhzValue = 2000000;  // 2 GHz
+  /// What halted() answers: the guest sits in `hlt` inside KVM.
+  std::atomic<bool> halt{false};
+  std::atomic<int> haltWakeCalls{0};
 
   /// Queues an exit for a later run(). Thread-safe.
   void script(const VcpuExit& e);
@@ -82,6 +96,7 @@ class FakeVcpu final : public VcpuBackend {
   std::deque<VcpuExit> queue_;
   std::vector<uint8_t> clearedInService;
   bool kicked_ = false;
+  HaltWake wakeAnswer_{};
   VcpuExit current_{};
 };
 

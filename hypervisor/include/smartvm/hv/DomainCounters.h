@@ -21,6 +21,7 @@ struct DomainCounters {
   std::atomic<uint64_t> unknownMsrs{0};
   std::atomic<uint64_t> refusedRequests{0};  ///< hypercall arguments refused with a log line
   std::atomic<uint64_t> haltBlocks{0};  ///< guest `hlt`s found at a kick and turned into a block (scheduler)
+  std::atomic<uint64_t> timedHaltBlocks{0};  ///< those of them that end at the guest's LAPIC timer at the latest
   /// Wall time vCPU threads spent in user space handling exits, from KVM_RUN's
   /// return to the next KVM_RUN, minus sleeps in SCHEDOP_block/poll or hlt:
   /// smartvm-hv's own share of a guest's time.

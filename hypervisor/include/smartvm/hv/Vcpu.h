@@ -115,6 +115,8 @@ class Vcpu {
   void loop(const ExitDispatcher& dispatcher);
   bool waitWhileParked();  // false when stopping
   void serviceCallback();
+  /// Blocks a vCPU found halted inside KVM at a kick, until an event or its LAPIC timer.
+  void blockHalted();
   void setState(VcpuRunState s);
 
   Domain& domain_;
@@ -139,6 +141,7 @@ class Vcpu {
   std::atomic<uint8_t> callbackReinject_{0};
   std::atomic<vcpu_info_t*> vcpuInfo_{nullptr};
   std::atomic<uint64_t> runstateArea_{0};
+  bool spentTimerProbed_ = false;  // vCPU thread only: see blockHalted()
   VcpuClock clock_;
   VcpuTimers timers_;  // after clock_; stopped first on destruction
 

@@ -11,6 +11,7 @@
 
 #include "smartvm/Result.h"
 #include "smartvm/Status.h"
+#include "smartvm/hv/kvm/HaltWake.h"
 #include "smartvm/hv/kvm/VcpuExit.h"
 
 namespace smartvm::hv {
@@ -57,6 +58,10 @@ class VcpuBackend {
   /// Whether the guest sits in `hlt` inside KVM (KVM_MP_STATE_HALTED): with
   /// the in-kernel LAPIC it idles in KVM_RUN until an interrupt arrives.
   virtual bool halted() { return false; }
+  /// For a halted vCPU, outside run(): whether its LAPIC already holds a
+  /// deliverable interrupt and when its timer fires. A backend without a LAPIC
+  /// timer answers "nothing": only Smart-VM's own events wake the vCPU then.
+  virtual Result<HaltWake> haltWake() { return HaltWake{}; }
   /// Records which host thread calls run(), so kick() can signal it.
   virtual void bindToCurrentThread() = 0;
   /// Called by that thread before it exits: kick() must never signal a
