@@ -74,6 +74,7 @@ Status Domain::boot() {
   SMARTVM_TRY(vm_->createIrqchip());
   SMARTVM_TRY(vm_->trapMsrs({kXenHypercallMsr}));
   sharedInfo_ = std::make_unique<SharedInfoPage>(*ram_);
+  grantTable_ = std::make_unique<GrantTable>(*ram_, config_.max_grant_frames());
   hvmParams_ = {};
   SMARTVM_TRY(ioBus_.insert(std::make_shared<PostCodePort>(), 0x80, 1));
   SMARTVM_TRY(createVcpus());
@@ -221,6 +222,7 @@ void Domain::teardownLocked() {
     vm_.reset();  // the VM goes before the RAM its slots point at
   }
   sharedInfo_.reset();
+  grantTable_.reset();
   ram_.reset();
   ioBus_ = Bus{};
   mmioBus_ = Bus{};

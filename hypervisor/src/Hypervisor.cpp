@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "smartvm/hv/RegisterDump.h"
+#include "smartvm/hv/grant/GrantTable.h"
 
 namespace smartvm::hv {
 
@@ -96,6 +97,10 @@ Status Hypervisor::validate(const smartvm::v1::DomainConfig& c) {
   if (c.max_event_channels() > evtchn::EventChannels::kDefaultMaxPorts) {
     return error(EINVAL, "max_event_channels = " + std::to_string(c.max_event_channels()) + " exceeds the 2-level ABI's " +
                              std::to_string(evtchn::EventChannels::kDefaultMaxPorts) + " ports");
+  }
+  if (c.max_grant_frames() > GrantTable::kMaxFramesLimit) {
+    return error(EINVAL, "max_grant_frames = " + std::to_string(c.max_grant_frames()) + " exceeds the limit of " +
+                             std::to_string(GrantTable::kMaxFramesLimit));
   }
   SMARTVM_TRY(validateScheduling(c));
   if (c.kernel().empty() || c.kernel()[0] != '/') return error(EINVAL, "kernel must be an absolute path");

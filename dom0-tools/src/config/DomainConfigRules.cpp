@@ -69,6 +69,10 @@ Status DomainConfigRules::validate(const v1::DomainConfig& config) {
     return invalid(fmt::format("max_event_channels: {} is out of range ({}..{})", config.max_event_channels(),
                                kMinEventChannels, kMaxEventChannels));
   }
+  if (config.max_grant_frames() > kMaxGrantFrames) {
+    return invalid(fmt::format("max_grant_frames: {} is out of range ({}..{})", config.max_grant_frames(),
+                               kMinGrantFrames, kMaxGrantFrames));
+  }
   SMARTVM_TRY(checkPath("kernel", config.kernel(), true));
   SMARTVM_TRY(checkPath("ramdisk", config.ramdisk(), false));
   SMARTVM_TRY(checkAction("on_poweroff", config.on_poweroff()));

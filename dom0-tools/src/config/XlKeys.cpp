@@ -134,6 +134,12 @@ Status setMaxEventChannels(const XlSetting& s, const fs::path&, State& st) {
   return Status::ok();
 }
 
+Status setMaxGrantFrames(const XlSetting& s, const fs::path&, State& st) {
+  SMARTVM_ASSIGN_OR_RETURN(const uint64_t n, integerIn(s, Rules::kMinGrantFrames, Rules::kMaxGrantFrames, ""));
+  st.config.set_max_grant_frames(static_cast<uint32_t>(n));
+  return Status::ok();
+}
+
 Status setCpuWeight(const XlSetting& s, const fs::path&, State& st) {
   SMARTVM_ASSIGN_OR_RETURN(const uint64_t w, integerIn(s, 1, 65535, ""));
   st.config.set_cpu_weight(static_cast<uint32_t>(w));
@@ -217,13 +223,14 @@ struct KeyEntry {
   XlKeys::Handler handler;
 };
 
-constexpr std::array<KeyEntry, 18> kKeys = {{
+constexpr std::array<KeyEntry, 19> kKeys = {{
     {"name", setName},
     {"type", setType},
     {"builder", setBuilder},
     {"memory", setMemory},
     {"vcpus", setVcpus},
     {"max_event_channels", setMaxEventChannels},
+    {"max_grant_frames", setMaxGrantFrames},
     {"cpu_weight", setCpuWeight},
     {"cap", setCap},
     {"cpus", setCpus},

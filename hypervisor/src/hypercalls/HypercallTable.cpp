@@ -21,6 +21,7 @@ HypercallTable HypercallTable::standard() {
   t.set(__HYPERVISOR_hvm_op, doHvmOp);
   t.set(__HYPERVISOR_vcpu_op, doVcpuOp);
   t.set(__HYPERVISOR_event_channel_op, doEventChannelOp);
+  t.set(__HYPERVISOR_grant_table_op, doGrantTableOp);
   t.set(__HYPERVISOR_set_timer_op, doSetTimerOp, true);  // Xen's compat_set_timer_op (lo, hi)
   return t;
 }

@@ -5,6 +5,7 @@
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/RateLimitedLog.h"
 #include "smartvm/hv/Vcpu.h"
+#include "smartvm/hv/grant/GrantTable.h"
 #include "smartvm/hv/hypercalls/HypercallTable.h"
 
 namespace smartvm::hv {
@@ -42,10 +43,26 @@ int64_t reservation(HypercallContext& ctx, uint64_t arg) {
   return static_cast<int64_t>(ctx.domain.ram().ramBytes() / GuestRam::kPageSize);
 }
 
+// Xen's gnttab_map_frame: a v1 table has no status frames, so an idx with
+// XENMAPIDX_grant_table_status set is simply out of range (-EINVAL).
+int64_t addGrantFrame(HypercallContext& ctx, const xen_add_to_physmap_t& x) {
+  GrantTable* gt = ctx.domain.grantTable();
+  Status s = gt != nullptr ? gt->placeFrame(x.idx, x.gpfn) : error(ENOSYS, "no grant table");
+  if (!s) {
+    if (shouldLog(ctx.domain.counters().refusedRequests)) {
+      ctx.domain.log().warn("vCPU{}: grant frame {:#x} at gpfn {:#x} refused: {}", ctx.vcpu.id(), x.idx, x.gpfn,
+                            s.toString());
+    }
+    return -EINVAL;
+  }
+  return 0;
+}
+
 int64_t addToPhysmap(HypercallContext& ctx, uint64_t arg) {
   xen_add_to_physmap_t x{};
   if (!ctx.mem.readObj(arg, x).isOk()) return -EFAULT;
   if (int64_t rc = checkSelfDomid(ctx.domain, x.domid)) return rc;
+  if (x.space == XENMAPSPACE_grant_table) return addGrantFrame(ctx, x);
   if (x.space != XENMAPSPACE_shared_info) {
     if (shouldLog(ctx.domain.counters().refusedRequests)) {
       ctx.domain.log().warn("vCPU{}: add_to_physmap space {} not supported: -EINVAL", ctx.vcpu.id(), x.space);

@@ -106,6 +106,13 @@ TEST_F(XlConfigTest, MaxEventChannelsLowersThePortLimit) {
   EXPECT_EQ(parseError(with("max_event_channels = 0")), "guest.cfg:3: max_event_channels: 0 is out of range (1..4096)");
 }
 
+TEST_F(XlConfigTest, MaxGrantFramesBoundsTheGrantTable) {
+  EXPECT_EQ(parseOk(with("max_grant_frames = 4")).max_grant_frames(), 4u);
+  EXPECT_EQ(parseOk(with("")).max_grant_frames(), 0u) << "unset means Xen's default of 64";
+  EXPECT_EQ(parseError(with("max_grant_frames = 65")), "guest.cfg:3: max_grant_frames: 65 is out of range (1..64)");
+  EXPECT_EQ(parseError(with("max_grant_frames = 0")), "guest.cfg:3: max_grant_frames: 0 is out of range (1..64)");
+}
+
 TEST_F(XlConfigTest, SchedulingKeysReachTheConfig) {
   const v1::DomainConfig c =
       parseOk(with("cpu_weight = 512\ncap = 50\ncpus = \"0-3,^2\"\nsched_work = \"concurrent\""));

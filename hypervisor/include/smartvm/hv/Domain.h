@@ -23,6 +23,7 @@
 #include "smartvm/hv/Vcpu.h"
 #include "smartvm/hv/VcpuGate.h"
 #include "smartvm/hv/devices/Bus.h"
+#include "smartvm/hv/grant/GrantTable.h"
 #include "smartvm/hv/kvm/VmBackend.h"
 #include "smartvm/hv/time/TimerQueue.h"
 #include "smartvm/v1/domain.pb.h"
@@ -89,6 +90,8 @@ class Domain {
   std::shared_ptr<ConsoleBuffer> consoleShared() { return console_; }
   DomainCounters& counters() { return counters_; }
   SharedInfoPage& sharedInfo() { return *sharedInfo_; }
+  /// The domain's grant table (granter side); nullptr before boot and after teardown.
+  GrantTable* grantTable() { return grantTable_.get(); }
   Bus& ioBus() { return ioBus_; }
   evtchn::EventChannels* eventChannels() { return services_.eventChannels; }
   Bus& mmioBus() { return mmioBus_; }
@@ -143,6 +146,7 @@ class Domain {
   std::unique_ptr<VmBackend> vm_;
   std::unique_ptr<GuestRam> ram_;
   std::unique_ptr<SharedInfoPage> sharedInfo_;
+  std::unique_ptr<GrantTable> grantTable_;  // its frames live in ram_
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   Bus ioBus_;
   Bus mmioBus_;

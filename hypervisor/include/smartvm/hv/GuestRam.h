@@ -18,7 +18,9 @@ class GuestRam final : public PhysMemory {
   static constexpr uint64_t kPageSize = 4096;
   static constexpr uint64_t kLowRamTop = 0xC0000000ull;
   static constexpr uint64_t kHighRamBase = 0x100000000ull;
-  static constexpr uint32_t kSpecialPages = 16;
+  /// Special pages 0..15 are for single frames (shared_info is 0); 16..79 hold
+  /// the grant-table frames (grant/GrantTable.h), up to Xen's 64.
+  static constexpr uint32_t kSpecialPages = 16 + 64;
   /// Highest guest-physical address (exclusive) a special page may be mapped at.
   static constexpr uint64_t kMaxGpa = 1ull << 40;
 

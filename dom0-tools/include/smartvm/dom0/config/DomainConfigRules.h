@@ -22,6 +22,9 @@ struct DomainConfigRules {
   /// xl's max_event_channels; the 2-level ABI's 4096 ports is the most.
   static constexpr uint32_t kMinEventChannels = 1;
   static constexpr uint32_t kMaxEventChannels = 4096;
+  /// xl's max_grant_frames; Xen's gnttab_max_frames default (64) is the most.
+  static constexpr uint32_t kMinGrantFrames = 1;
+  static constexpr uint32_t kMaxGrantFrames = 64;
   static constexpr size_t kMaxNameLength = 64;
 
   /// Why `name` is not a valid domain name, or nullopt when it is:

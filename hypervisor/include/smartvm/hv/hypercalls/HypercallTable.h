@@ -55,6 +55,7 @@ int64_t doHvmOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doVcpuOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doEventChannelOp(HypercallContext& ctx, const HypercallArgs& a);
 int64_t doSetTimerOp(HypercallContext& ctx, const HypercallArgs& a);
+int64_t doGrantTableOp(HypercallContext& ctx, const HypercallArgs& a);
 
 /// Writes the calling vCPU's runstate to its registered area, if any.
 void updateRunstateArea(HypercallContext& ctx);
