@@ -1,6 +1,7 @@
 // workload=par: numeric jobs split across vCPUs, layer by layer, with a
-// barrier after every layer. What the CPL0 driver (workloads/kernel/Parallel.cpp)
-// and the CPL3 jobs (workloads/user/ParJobs.cpp) share.
+// barrier after every layer; each of `tasks` parallel tasks runs the whole
+// job. What the CPL0 driver (workloads/kernel/Parallel.cpp) and the CPL3 jobs
+// (workloads/user/ParJobs.cpp) share.
 //
 // A job's hooks run at CPL3 (they may use SSE); the driver only passes State
 // around and reads its integer fields.
@@ -40,11 +41,15 @@ struct Job {
   const char* name;
   const char* sizeKey;  // its size option
   uint64_t sizeDef;
-  // At CPL3. setup: vCPU 0, before the serial tasks and the layers.
+  // At CPL3. setup: vCPU 0, once, before the serial tasks: builds the inputs
+  // no task changes.
   void (*setup)(State& s);
+  // vCPU 0, before each parallel task: puts back what work() changes, so that
+  // every task of a boot computes the same answer (one reference checks all).
+  void (*start)(State& s);
   // Runs vCPU `cpu`'s share of layer `layer`.
   void (*work)(State& s, uint32_t cpu, uint32_t layer);
-  // vCPU 0, after the last layer: writes the answer to s.value.
+  // vCPU 0, after a task's last layer: appends the answer to s.value.
   void (*finish)(State& s);
 };
 

@@ -34,7 +34,7 @@ nlohmann::json configJson(const Options& o, const std::string& platform) {
   for (const auto& name : o.jobs) {
     const JobSpec& j = *findJob(name);
     const JobSize& s = o.quick ? j.quick : j.full;
-    jobs[name] = {{"size_key", j.sizeKey}, {"size", s.size}, {"layers", s.layersPerTask * kParallelTasks},
+    jobs[name] = {{"size_key", j.sizeKey}, {"size", s.size}, {"layers_per_task", s.layersPerTask},
                   {"serial_steps", s.serialSteps}, {"memory_mib", j.memoryMib}, {"target_pct", j.targetPct}};
   }
   return {{"quick", o.quick}, {"policies", o.policies}, {"vms", o.vms}, {"vcpus", o.vcpus}, {"reps", o.reps},
@@ -62,7 +62,7 @@ class Bench {
             const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             std::cerr << "[" << ++k << "/" << total << "] " << name << " " << s.label() << " " << policy
                       << (o_.reps > 1 ? " rep " + std::to_string(rep + 1) : "") << ": mean " << secs(sample.meanTotalS())
-                      << " s (parallel " << secs(sample.meanParallelS()) << " s), makespan " << secs(sample.makespanS)
+                      << " s (parallel tasks " << secs(sample.meanParallelS()) << " s), makespan " << secs(sample.makespanS)
                       << " s, hint_rc " << sample.vms.front().hintRc << ", run " << secs(wall) << " s\n";
             report_.add(std::move(sample));
           }

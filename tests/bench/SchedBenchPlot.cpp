@@ -1,5 +1,5 @@
-// smartvm-sched-bench: gnuplot bar charts. Two panels per job: the mean
-// completion time over VMs and the makespan, clustered by setting, one bar per policy.
+// smartvm-sched-bench: gnuplot bar charts. Two panels per job: the parallel
+// tasks' completion time (mean over VMs) and the makespan, clustered by setting, one bar per policy.
 #include "SchedBenchPlot.h"
 
 #include <sys/wait.h>
@@ -62,7 +62,7 @@ std::string Plotter::plotJob(const Report& report, const std::string& job, const
     for (const Setting& s : report.settings()) {
       d << "\"" << s.vms << "x" << s.vcpus << "\"";
       for (const auto& p : policies) {
-        const double v = report.cell(job, s, p).meanS;
+        const double v = report.cell(job, s, p).parallelS;
         d << "\t" << (std::isnan(v) ? 0 : v);
       }
       for (const auto& p : policies) {
@@ -87,7 +87,7 @@ std::string Plotter::plotJob(const Report& report, const std::string& job, const
       << (spec ? spec->targetPct : 0) << "% shorter)'\n";
     const size_t n = policies.size();
     for (int panel = 0; panel < 2; ++panel) {
-      g << "set title '" << (panel == 0 ? "mean completion time per VM (guest total_ns)" : "makespan (last VM done, host)")
+      g << "set title '" << (panel == 0 ? "completion time of the parallel tasks, mean per VM (guest parallel_ns)" : "makespan (last VM done, host)")
         << "'\nplot ";
       for (size_t i = 0; i < n; ++i) {
         const size_t col = 2 + i + (panel == 0 ? 0 : n);

@@ -15,7 +15,8 @@ namespace smartvm::schedbench {
 struct Cell {
   unsigned runs = 0;
   double meanS = 0;      // mean over VMs of total_ns (2 serial + 4 parallel tasks)
-  double parallelS = 0;  // mean over VMs of parallel_ns
+  double parallelS = 0;  // mean over VMs of parallel_ns: the 4 parallel tasks' completion time
+  double taskS = 0;      // mean over VMs and tasks of one parallel task's task_ns
   double makespanS = 0;  // host wall time until the last VM powered off
   double serialShare = 0;
 };

@@ -20,6 +20,24 @@ std::string consoleOf(hv::Hypervisor& hv, uint32_t domid) {
   return c ? (*c)->snapshot() : std::string();
 }
 
+/// The TASK par lines: exactly kParallelTasks, numbered in order, each with
+/// its own full set of hints and a time; their values go to the checker.
+template <typename Fail>
+void collectTasks(const std::string& console, uint64_t callsPerTask, VmSample& vm, const Fail& fail) {
+  const auto tasks = ResultLine::findTasks(console);
+  if (tasks.size() != kParallelTasks)
+    throw fail(std::to_string(tasks.size()) + " TASK par lines, want " + std::to_string(kParallelTasks));
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const ResultLine& l = tasks[t];
+    const std::string which = "task " + std::to_string(t + 1) + ": ";
+    if (l.num("task") != t + 1) throw fail(which + "numbered task=" + l.str("task"));
+    if (l.num("hint_calls") != callsPerTask) throw fail(which + "wrong hint_calls=");
+    if (l.num("task_ns") == 0) throw fail(which + "task_ns=0");
+    vm.taskNs.push_back(l.num("task_ns"));
+    vm.taskValues.push_back(l.value());
+  }
+}
+
 }  // namespace
 
 PolicyRunner::PolicyRunner(hv::Platform& platform, std::string guestElf, std::string pcpus, AnswerChecker& checker,
@@ -30,7 +48,7 @@ PolicyRunner::PolicyRunner(hv::Platform& platform, std::string guestElf, std::st
 std::string PolicyRunner::cmdline(const RunRequest& r) {
   const JobSpec& j = *r.job;
   std::string c = "workload=par job=" + j.name + " " + j.sizeKey + "=" + std::to_string(r.size.size) +
-                  " layers=" + std::to_string(r.size.layersPerTask * kParallelTasks) +
+                  " layers=" + std::to_string(r.size.layersPerTask) + " tasks=" + std::to_string(kParallelTasks) +
                   " serial=" + std::to_string(kSerialTasks) + " serial_steps=" + std::to_string(r.size.serialSteps) +
                   " vcpus=" + std::to_string(r.setting.vcpus);
   if (j.name == "rc4") c += " seed=" + std::to_string(kRc4Seed);
@@ -120,18 +138,23 @@ VmSample PolicyRunner::collect(hv::Hypervisor& hv, const RunRequest& r, unsigned
   vm.domid = domid;
   try {
     line->fill(vm);
-    const uint64_t layers = r.size.layersPerTask * kParallelTasks;
+    const uint64_t layers = r.size.layersPerTask;
+    const uint64_t callsPerTask = r.setting.vcpus * (layers + 2);  // begin, layer_done per layer, end
     if (line->num("vcpus") != r.setting.vcpus) throw fail("vcpus= is not " + std::to_string(r.setting.vcpus));
     if (line->num("layers") != layers) throw fail("layers= is not " + std::to_string(layers));
+    if (line->num("tasks") != kParallelTasks) throw fail("tasks= is not " + std::to_string(kParallelTasks));
     if (line->num("serial") != kSerialTasks) throw fail("serial= is not " + std::to_string(kSerialTasks));
-    if (line->num("hint_calls") != r.setting.vcpus * (layers + 2)) throw fail("wrong hint_calls=");
+    if (line->num("hint_calls") != callsPerTask * kParallelTasks) throw fail("wrong hint_calls=");
+    collectTasks(out, callsPerTask, vm, fail);
   } catch (const GuestFailure&) {
     throw;
   } catch (const std::exception& e) {
     throw fail(e.what());
   }
   if (vm.hintRc != "0" && vm.hintRc != "-38") throw fail("hint_rc=" + vm.hintRc + " (want 0 or -38)");
-  if (vm.totalNs < vm.serialNs + vm.parallelNs || vm.parallelNs == 0) throw fail("inconsistent times");
+  uint64_t taskSum = 0;
+  for (uint64_t t : vm.taskNs) taskSum += t;
+  if (vm.totalNs < vm.serialNs + vm.parallelNs || vm.parallelNs < taskSum) throw fail("inconsistent times");
   if (vm.workNs.size() != r.setting.vcpus) throw fail("work_ns= does not list every vCPU");
   if (std::string why = checker_.check(*r.job, r.size, vm); !why.empty()) throw fail("wrong answer: " + why);
   return vm;

@@ -13,13 +13,17 @@ struct Setting {
   std::string label() const { return std::to_string(vms) + " VMs x " + std::to_string(vcpus) + " vCPUs"; }
 };
 
-/// One VM's RESULT par line and when the host saw it power off.
+/// One VM's RESULT par and TASK par lines and when the host saw it power off.
 struct VmSample {
   unsigned index = 0;
   uint32_t domid = 0;
-  uint64_t serialNs = 0, parallelNs = 0, totalNs = 0;  // guest (Xen system time)
+  // Guest Xen system time. parallelNs: vCPU 0's release of the first parallel
+  // task to its passing the last barrier of the last one (the tasks run back to back).
+  uint64_t serialNs = 0, parallelNs = 0, totalNs = 0;
+  std::vector<uint64_t> taskNs;                        // per parallel task, in order
   std::vector<uint64_t> workNs;                        // per vCPU, CPL3 shares
-  std::string value;                                   // the answer, as printed
+  std::string value;                                   // the first task's answer, as printed
+  std::vector<std::string> taskValues;                 // every task's answer
   std::string hintRc;                                  // 0, -38 or mixed
   double hostDoneS = 0;  // host wall time from unpausing all VMs to this one's poweroff
 };
@@ -36,7 +40,10 @@ struct RunSample {
   std::vector<VmSample> vms;
 
   double meanTotalS() const;
+  /// Mean over VMs of parallelNs: the completion time of a VM's parallel tasks.
   double meanParallelS() const;
+  /// Mean over VMs and tasks of one parallel task's time.
+  double meanTaskS() const;
   double maxTotalS() const;
   /// Mean over VMs of serial_ns / total_ns.
   double serialShare() const;

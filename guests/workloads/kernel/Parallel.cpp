@@ -1,11 +1,14 @@
 // par: a parallel job split across vCPUs, for the scheduler benchmark.
 // vCPU 0 prepares the job (at CPL3), brings up the other vCPUs, runs
-// `serial` serial tasks alone, then every vCPU runs `layers` layers: its share
-// of the layer at CPL3, the scheduler hint SMARTVM_PARALLEL_layer_done, and a
-// barrier. The barrier is an atomic counter; the last vCPU to arrive bumps
-// the generation and wakes the others through their IPI event channels, which
-// wait in SCHEDOP_block (events::waitFor), never spinning. The CPL0 part is
-// kept short: the host emulates it at ~4M instructions/s.
+// `serial` serial tasks alone, then `tasks` parallel tasks one after another.
+// Each task is its own parallel phase (SMARTVM_PARALLEL_begin .. end on every
+// vCPU) of `layers` layers: every vCPU runs its share of the layer at CPL3, the
+// scheduler hint SMARTVM_PARALLEL_layer_done, and a barrier. The barrier is an
+// atomic counter; the last vCPU to arrive bumps the generation and wakes the
+// others through their IPI event channels, which wait in SCHEDOP_block
+// (events::waitFor), never spinning. The CPL0 part is kept short: the host
+// emulates it at ~4M instructions/s; results are printed only after the last
+// task, one TASK par line per task and the RESULT par line.
 #include <smartvm/abi/sched_parallel.h>
 
 #include "kernel/Console.h"
@@ -27,6 +30,7 @@ using par::State;
 constexpr uint64_t kDefaultLayers = 4;
 constexpr uint64_t kMaxLayers = 1000000;
 constexpr uint64_t kMaxSerial = 64;
+constexpr uint64_t kMaxTasks = 64;
 constexpr uint64_t kDefaultSerialSteps = 10000000;
 
 /// One vCPU's bookkeeping, on its own cache line.
@@ -41,15 +45,26 @@ struct alignas(64) Slot {
 struct Shared {
   const Job* job;
   uint32_t vcpus;
-  uint32_t go;     // vCPU 0 released the APs into layer 1
-  uint32_t ended;  // APs done with every layer
+  uint32_t tasks;
+  uint32_t released;  // parallel tasks vCPU 0 has released the APs into
+  uint32_t ended;     // APs' end hints so far, summed over tasks
   alignas(64) uint32_t arrived;  // at the current barrier
   alignas(64) uint32_t generation;  // barriers passed
   Slot slot[MAX_CPUS];
 };
 
+/// One parallel task's outcome, kept until every task is done so that no
+/// console output (formatted at emulated CPL0) falls between two tasks.
+struct TaskResult {
+  uint64_t ns;         // vCPU 0: release of the APs to passing the last barrier
+  uint64_t hintCalls;  // this task's begin + layer_done + end, all vCPUs
+  bool agrees;         // value is the first task's (they compute the same thing)
+  Line value;
+};
+
 constinit State gState{};
 constinit Shared gShared{};
+constinit TaskResult gTask[kMaxTasks]{};
 
 // ---- CPL3 calls.
 
@@ -59,8 +74,22 @@ struct WorkCall {
   uint32_t cpu, layer;
 };
 
+struct FinishCall {
+  State* state;
+  uint32_t task;
+};
+
 void setupAtUser(void* arg) { gShared.job->setup(*static_cast<State*>(arg)); }
-void finishAtUser(void* arg) { gShared.job->finish(*static_cast<State*>(arg)); }
+void startAtUser(void* arg) { gShared.job->start(*static_cast<State*>(arg)); }
+void finishAtUser(void* arg) {
+  auto* c = static_cast<FinishCall*>(arg);
+  State& s = *c->state;
+  s.value.clear();
+  gShared.job->finish(s);
+  TaskResult& t = gTask[c->task];
+  t.value = s.value;
+  t.agrees = t.value.view() == gTask[0].value.view();
+}
 void serialAtUser(void* arg) { par::serialTask(*static_cast<State*>(arg)); }
 void workAtUser(void* arg) {
   auto* c = static_cast<WorkCall*>(arg);
@@ -149,9 +178,11 @@ void parAp(PerCpu& c) {
     return;
   }
   storeShared(sh.slot[c.id].port, port);
-  events::waitFor([&] { return loadShared(sh.go) != 0; });
-  runLayers(c.id);
-  if (__atomic_add_fetch(&sh.ended, 1u, __ATOMIC_ACQ_REL) == sh.vcpus - 1) wake(sh.slot[0].port);
+  for (uint32_t t = 0; t < sh.tasks; ++t) {
+    events::waitFor([&] { return loadShared(sh.released) > t; });
+    runLayers(c.id);
+    if (__atomic_add_fetch(&sh.ended, 1u, __ATOMIC_ACQ_REL) == (t + 1) * (sh.vcpus - 1)) wake(sh.slot[0].port);
+  }
 }
 
 // ---- setup on vCPU 0.
@@ -197,6 +228,9 @@ void prepare(const Cmdline& cmdline) {
   if (layers == 0 || layers > kMaxLayers) fail(Line().str("par: layers= must be 1..").dec(kMaxLayers));
   const uint64_t serial = cmdline.numberOrFail("serial", 0);
   if (serial > kMaxSerial) fail(Line().str("par: serial= must be 0..").dec(kMaxSerial));
+  const uint64_t tasks = cmdline.numberOrFail("tasks", 1);
+  if (tasks == 0 || tasks > kMaxTasks) fail(Line().str("par: tasks= must be 1..").dec(kMaxTasks));
+  sh.tasks = static_cast<uint32_t>(tasks);
   st.vcpus = sh.vcpus;
   st.layers = static_cast<uint32_t>(layers);
   st.size = cmdline.numberOrFail(sh.job->sizeKey, sh.job->sizeDef);
@@ -226,6 +260,76 @@ void startAps() {
   }
 }
 
+uint64_t hintCallsSoFar() {
+  uint64_t calls = 0;
+  for (uint32_t id = 0; id < gShared.vcpus; ++id) calls += gShared.slot[id].hintCalls;
+  return calls;
+}
+
+/// Parallel task `t` as one phase: vCPU 0 releases the APs, all run the
+/// layers, and vCPU 0 waits for every AP's end hint before anything else, so
+/// that phases never overlap and each task's hint count is exact.
+void runTask(uint32_t t) {
+  Shared& sh = gShared;
+  State& st = gState;
+  const uint64_t callsBefore = hintCallsSoFar();
+  user::run(startAtUser, &st);
+  const uint64_t t0 = xentime::now();
+  storeShared(sh.released, t + 1);
+  for (uint32_t id = 1; id < sh.vcpus; ++id) wake(sh.slot[id].port);
+  runLayers(0);
+  gTask[t].ns = xentime::now() - t0;
+  events::waitFor([&] { return loadShared(sh.ended) == (t + 1) * (sh.vcpus - 1); });
+  gTask[t].hintCalls = hintCallsSoFar() - callsBefore;
+  FinishCall call{&st, t};
+  user::run(finishAtUser, &call);
+}
+
+void printTasks() {
+  for (uint32_t t = 0; t < gShared.tasks; ++t) {
+    const TaskResult& r = gTask[t];
+    Line line;
+    line.str("TASK par task=").dec(t + 1).str(" tasks=").dec(gShared.tasks).str(" task_ns=").dec(r.ns);
+    line.str(" hint_calls=").dec(r.hintCalls).str(" agrees=").dec(r.agrees ? 1 : 0);
+    line.str(" value=").str(r.value.view());
+    console::print(line);
+  }
+}
+
+bool allAgree() {
+  for (uint32_t t = 0; t < gShared.tasks; ++t)
+    if (!gTask[t].agrees) return false;
+  return true;
+}
+
+void printResult(uint64_t serial, uint64_t t0, uint64_t t1, uint64_t t2) {
+  const Shared& sh = gShared;
+  const State& st = gState;
+  uint64_t calls = 0, ok = 0, enosys = 0;
+  for (uint32_t id = 0; id < sh.vcpus; ++id) {
+    calls += sh.slot[id].hintCalls;
+    ok += sh.slot[id].hintOk;
+    enosys += sh.slot[id].hintEnosys;
+  }
+  Line line;
+  line.str("RESULT par job=").str(sh.job->name).str(" vcpus=").dec(sh.vcpus).str(" layers=").dec(st.layers);
+  line.str(" tasks=").dec(sh.tasks).str(" values_agree=").dec(allAgree() ? 1 : 0);
+  line.str(" value=").str(gTask[0].value.view());
+  line.str(" serial_ns=").dec(t1 - t0).str(" parallel_ns=").dec(t2 - t1).str(" total_ns=").dec(t2 - t0);
+  line.str(" hint_rc=");
+  if (ok == calls)
+    line.dec(0);
+  else if (enosys == calls)
+    line.sdec(-XEN_ENOSYS);
+  else
+    line.str("mixed");
+  line.str(" work_ns=");
+  for (uint32_t id = 0; id < sh.vcpus; ++id) (id ? line.ch(',') : line).dec(sh.slot[id].workNs);
+  line.str(" hint_calls=").dec(calls).str(" hint_enosys=").dec(enosys);
+  line.str(" serial=").dec(serial).str(" ").str(sh.job->sizeKey).ch('=').dec(st.size);
+  console::print(line);
+}
+
 }  // namespace
 
 void runPar(const Cmdline& cmdline) {
@@ -246,33 +350,8 @@ void runPar(const Cmdline& cmdline) {
   const uint64_t t0 = xentime::now();
   for (uint64_t k = 0; k < serial; ++k) user::run(serialAtUser, &st);
   const uint64_t t1 = xentime::now();
-  storeShared(sh.go, 1u);
-  for (uint32_t id = 1; id < sh.vcpus; ++id) wake(sh.slot[id].port);
-  runLayers(0);
+  for (uint32_t t = 0; t < sh.tasks; ++t) runTask(t);
   const uint64_t t2 = xentime::now();
-  events::waitFor([&] { return loadShared(sh.ended) == sh.vcpus - 1; });
-  user::run(finishAtUser, &st);
-
-  uint64_t calls = 0, ok = 0, enosys = 0;
-  for (uint32_t id = 0; id < sh.vcpus; ++id) {
-    calls += sh.slot[id].hintCalls;
-    ok += sh.slot[id].hintOk;
-    enosys += sh.slot[id].hintEnosys;
-  }
-  Line line;
-  line.str("RESULT par job=").str(sh.job->name).str(" vcpus=").dec(sh.vcpus).str(" layers=").dec(st.layers);
-  line.str(" value=").str(st.value.view());
-  line.str(" serial_ns=").dec(t1 - t0).str(" parallel_ns=").dec(t2 - t1).str(" total_ns=").dec(t2 - t0);
-  line.str(" hint_rc=");
-  if (ok == calls)
-    line.dec(0);
-  else if (enosys == calls)
-    line.sdec(-XEN_ENOSYS);
-  else
-    line.str("mixed");
-  line.str(" work_ns=");
-  for (uint32_t id = 0; id < sh.vcpus; ++id) (id ? line.ch(',') : line).dec(sh.slot[id].workNs);
-  line.str(" hint_calls=").dec(calls).str(" hint_enosys=").dec(enosys);
-  line.str(" serial=").dec(serial).str(" ").str(sh.job->sizeKey).ch('=').dec(st.size);
-  console::print(line);
+  printTasks();
+  printResult(serial, t0, t1, t2);
 }
