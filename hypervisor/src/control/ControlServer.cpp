@@ -195,6 +195,10 @@ pb::Response ControlServer::handle(const pb::Request& req, Dom0PortOwner& owner,
     case pb::Request::kSchedGlobalSet:
     case pb::Request::kVcpuPin:
     case pb::Request::kVcpuList: r = schedOp(req); break;
+    case pb::Request::kConsoleWrite: r = consoleWrite(req.console_write()); break;
+    case pb::Request::kGrantMap:
+    case pb::Request::kGrantUnmap:
+    case pb::Request::kGrantCopy: r = grantOp(req, owner, fds); break;
     case pb::Request::OP_NOT_SET: r = fail(error(EINVAL, "request names no operation")); break;
   }
   r.set_id(req.id());

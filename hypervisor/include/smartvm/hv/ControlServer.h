@@ -56,6 +56,11 @@ class ControlServer {
   smartvm::control::v1::Response schedGlobalParams();
   smartvm::control::v1::Response vcpuList(const smartvm::control::v1::VcpuList& op);
   std::string hypervisorLog(bool clear);
+  /// Keyboard input into a domain's console ring (ControlServerConsole.cpp).
+  smartvm::control::v1::Response consoleWrite(const smartvm::control::v1::ConsoleWrite& w);
+  /// grant_map, grant_unmap and grant_copy for dom0 backends (ControlServerGrant.cpp).
+  smartvm::control::v1::Response grantOp(const smartvm::control::v1::Request& req, Dom0PortOwner& owner,
+                                         std::vector<UniqueFd>& fds);
 
   Hypervisor& hv_;
   std::string platformInfo_;
