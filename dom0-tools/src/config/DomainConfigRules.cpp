@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
+
+#include "smartvm/dom0/config/XlDiskSpec.h"
 
 namespace smartvm::dom0 {
 namespace {
@@ -24,6 +27,25 @@ Status checkPath(const char* field, const std::string& path, bool required) {
 Status checkAction(const char* field, v1::LifecycleAction action) {
   if (!v1::LifecycleAction_IsValid(action)) {
     return invalid(fmt::format("{}: unknown lifecycle action {}", field, static_cast<int>(action)));
+  }
+  return Status::ok();
+}
+
+Status checkDisks(const v1::DomainConfig& config) {
+  if (config.disks_size() > static_cast<int>(DomainConfigRules::kMaxDisks)) {
+    return invalid(fmt::format("disks: {} disks (at most {})", config.disks_size(), DomainConfigRules::kMaxDisks));
+  }
+  std::set<uint32_t> devids;
+  for (int i = 0; i < config.disks_size(); ++i) {
+    const v1::DiskSpec& d = config.disks(i);
+    const std::string field = fmt::format("disks[{}]", i);
+    SMARTVM_TRY(checkPath((field + ".target").c_str(), d.target(), true));
+    if (d.format() != "raw" && d.format() != "qcow2") {
+      return invalid(fmt::format("{}.format: '{}' is not raw or qcow2", field, d.format()));
+    }
+    auto devid = XlDiskSpec::deviceNumber(d.vdev());
+    if (!devid.isOk()) return invalid(fmt::format("{}.vdev: {}", field, devid.status().message()));
+    if (!devids.insert(*devid).second) return invalid(fmt::format("{}.vdev: {} is used twice", field, d.vdev()));
   }
   return Status::ok();
 }
@@ -75,6 +97,7 @@ Status DomainConfigRules::validate(const v1::DomainConfig& config) {
   }
   SMARTVM_TRY(checkPath("kernel", config.kernel(), true));
   SMARTVM_TRY(checkPath("ramdisk", config.ramdisk(), false));
+  SMARTVM_TRY(checkDisks(config));
   SMARTVM_TRY(checkAction("on_poweroff", config.on_poweroff()));
   SMARTVM_TRY(checkAction("on_reboot", config.on_reboot()));
   return checkAction("on_crash", config.on_crash());

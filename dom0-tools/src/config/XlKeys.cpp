@@ -13,6 +13,7 @@
 #include "smartvm/Result.h"
 #include "smartvm/dom0/config/DomainConfigRules.h"
 #include "smartvm/dom0/config/XlConfig.h"
+#include "smartvm/dom0/config/XlDiskSpec.h"
 #include "smartvm/sched/CpuList.h"
 
 namespace smartvm::dom0 {
@@ -218,12 +219,30 @@ Status setOnCrash(const XlSetting& s, const fs::path&, State& st) {
   return Status::ok();
 }
 
+Status setDisks(const XlSetting& s, const fs::path& baseDir, State& st) {
+  if (s.value.kind != XlValue::Kind::List) return fail(s, "expected a list of disk specs ['format=raw, vdev=xvda, target=...']");
+  st.config.clear_disks();
+  for (const XlValue& item : s.value.items) {
+    if (item.kind == XlValue::Kind::List) return fail(s, "expected quoted disk specs inside the list");
+    auto disk = XlDiskSpec::parse(item.text, baseDir);
+    if (!disk.isOk()) return fail(s, disk.status().message());
+    const uint32_t devid = XlDiskSpec::deviceNumber(disk->vdev()).value();
+    for (const v1::DiskSpec& other : st.config.disks()) {
+      if (XlDiskSpec::deviceNumber(other.vdev()).value() == devid) {
+        return fail(s, fmt::format("vdev {} is used twice", disk->vdev()));
+      }
+    }
+    *st.config.add_disks() = std::move(*disk);
+  }
+  return Status::ok();
+}
+
 struct KeyEntry {
   std::string_view key;
   XlKeys::Handler handler;
 };
 
-constexpr std::array<KeyEntry, 19> kKeys = {{
+constexpr std::array<KeyEntry, 20> kKeys = {{
     {"name", setName},
     {"type", setType},
     {"builder", setBuilder},
@@ -243,11 +262,11 @@ constexpr std::array<KeyEntry, 19> kKeys = {{
     {"on_poweroff", setOnPoweroff},
     {"on_reboot", setOnReboot},
     {"on_crash", setOnCrash},
+    {"disk", setDisks},
 }};
 
 /// xl keys that are meaningful to xl but not (yet) to Smart-VM.
-constexpr std::array<std::string_view, 25> kXlKeysNotSupported = {
-    "disk",
+constexpr std::array<std::string_view, 23> kXlKeysNotSupported = {
     "vif",
     "vfb",
     "vkb",
@@ -269,7 +288,6 @@ constexpr std::array<std::string_view, 25> kXlKeysNotSupported = {
     "on_watchdog",
     "on_soft_reset",
     "tsc_mode",
-    "max_grant_frames",
     "max_maptrack_frames",
     "shadow_memory",
 };

@@ -104,6 +104,29 @@ TEST_F(SmartvmdService, CreateRefusesBadConfigsBeforeTheHypervisor) {
       {[](v1::DomainConfig& c) { c.set_type(static_cast<v1::DomainType>(7)); }, "type: unknown domain type 7"},
       {[](v1::DomainConfig& c) { c.set_on_crash(static_cast<v1::LifecycleAction>(9)); },
        "on_crash: unknown lifecycle action 9"},
+      {[](v1::DomainConfig& c) {
+         auto* d = c.add_disks();
+         d->set_target("disk.raw");
+         d->set_format("raw");
+         d->set_vdev("xvda");
+       },
+       "disks[0].target: 'disk.raw' is not an absolute path"},
+      {[](v1::DomainConfig& c) {
+         auto* d = c.add_disks();
+         d->set_target("/d.vmdk");
+         d->set_format("vmdk");
+         d->set_vdev("xvda");
+       },
+       "disks[0].format: 'vmdk' is not raw or qcow2"},
+      {[](v1::DomainConfig& c) {
+         for (int i = 0; i < 2; ++i) {
+           auto* d = c.add_disks();
+           d->set_target("/d.raw");
+           d->set_format("raw");
+           d->set_vdev("xvdb");
+         }
+       },
+       "disks[1].vdev: xvdb is used twice"},
   };
   for (const auto& [mutate, message] : cases) {
     v1::DomainConfig c = config("web");

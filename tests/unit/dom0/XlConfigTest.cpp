@@ -74,7 +74,20 @@ disk = [ 'file:/x.img,xvda,w',
   EXPECT_EQ(c.on_reboot(), v1::LIFECYCLE_ACTION_RESTART);
   EXPECT_EQ(c.on_crash(), v1::LIFECYCLE_ACTION_PRESERVE);
   EXPECT_FALSE(c.start_paused());
-  EXPECT_EQ(r->warnings, std::vector<std::string>{"guest.cfg:12: disk: not supported by Smart-VM yet, ignored"});
+  ASSERT_EQ(c.disks_size(), 2);
+  EXPECT_EQ(c.disks(0).target(), "/x.img");
+  EXPECT_EQ(c.disks(1).vdev(), "xvdb");
+  EXPECT_TRUE(r->warnings.empty());
+}
+
+TEST_F(XlConfigTest, DisksAreCheckedAsAWhole) {
+  const v1::DomainConfig c = parseOk(with("disk = ['format=qcow2, vdev=xvda, access=rw, target=d.qcow2']"));
+  ASSERT_EQ(c.disks_size(), 1);
+  EXPECT_EQ(c.disks(0).target(), (dir_.path() / "d.qcow2").string());
+  EXPECT_EQ(parseError(with("disk = ['/a,,xvda', '/b,,xvda']")), "guest.cfg:3: disk: vdev xvda is used twice");
+  EXPECT_EQ(parseError(with("disk = '/a,,xvda'")),
+            "guest.cfg:3: disk: expected a list of disk specs ['format=raw, vdev=xvda, target=...']");
+  EXPECT_EQ(parseError(with("disk = ['/a,,xvda,maybe']")), "guest.cfg:3: disk: disk '/a,,xvda,maybe': access 'maybe' is not ro or rw");
 }
 
 TEST_F(XlConfigTest, DefaultsForAMinimalFile) {

@@ -26,6 +26,8 @@ struct DomainConfigRules {
   static constexpr uint32_t kMinGrantFrames = 1;
   static constexpr uint32_t kMaxGrantFrames = 64;
   static constexpr size_t kMaxNameLength = 64;
+  /// PV disks per domain (one blkback connection each).
+  static constexpr uint32_t kMaxDisks = 16;
 
   /// Why `name` is not a valid domain name, or nullopt when it is:
   /// 1 to 64 of [A-Za-z0-9_.-], and not only digits (that would read as a domid).
