@@ -96,6 +96,79 @@ void Dom0EventChannels::closeOwner(OwnerId owner) {
   owners_.erase(it);
 }
 
+size_t Dom0EventChannels::doorbellCount() const {
+  size_t internal = 0;
+  {
+    std::lock_guard lk(internalM_);  // not held into doorbells_: onNotify takes them the other way round
+    internal = internal_.size();
+  }
+  const size_t all = doorbells_.size();
+  return all > internal ? all - internal : 0;
+}
+
+Result<uint32_t> Dom0EventChannels::bindInternal(uint32_t remoteDom, uint32_t remotePort,
+                                                 std::function<void()> onNotify) {
+  SMARTVM_ASSIGN_OR_RETURN(const uint16_t r, domidArg("remote_dom", remoteDom));
+  std::lock_guard lk(m_);
+  if (abi_ == nullptr) return error(EBADF, "domain 0 has no event channels");
+  evtchn_bind_interdomain op{r, remotePort, 0};
+  if (const int64_t rc = ec_.bindInterdomain(kDom0, op); rc < 0) {
+    return xenError(rc, "bind_interdomain", fmt::format("port {} of domain {} cannot be bound by domain 0 ({})",
+                                                        remotePort, r, errnoName(static_cast<int>(-rc))));
+  }
+  const uint32_t port = op.local_port;
+  auto giveBack = [&](Status why) {
+    evtchn_close close{port};
+    (void)ec_.close(kDom0, close);
+    return why;
+  };
+  auto notify = abi_->eventFd(port);
+  if (!notify) return giveBack(notify.status());
+  // Recorded before the watch starts, so the first onNotify may already send;
+  // internalM_ is not held into watch(): onNotify takes the locks the other way round.
+  {
+    std::lock_guard ilk(internalM_);
+    internal_[port] = 0;
+  }
+  auto token = doorbells_.watch(port, std::move(*notify), std::move(onNotify));
+  std::lock_guard ilk(internalM_);
+  if (!token) {
+    internal_.erase(port);
+    return giveBack(token.status());
+  }
+  internal_[port] = *token;
+  return port;
+}
+
+Status Dom0EventChannels::sendInternal(uint32_t port) {
+  {
+    std::lock_guard lk(internalM_);
+    if (!internal_.contains(port)) return error(ENOTCONN, fmt::format("dom0 port {} is not served internally", port));
+  }
+  evtchn_send op{port};
+  if (const int64_t rc = ec_.send(kDom0, op); rc < 0) return xenError(rc, "send", "");
+  return Status::ok();
+}
+
+void Dom0EventChannels::closeInternal(uint32_t port) {
+  uint64_t token = 0;
+  {
+    std::lock_guard lk(internalM_);
+    auto it = internal_.find(port);
+    if (it == internal_.end()) return;
+    token = it->second;
+    internal_.erase(it);
+  }
+  // The watch goes first (waiting out an onNotify in flight), then the port:
+  // nothing can reach onNotify's owner once this returns.
+  doorbells_.remove(token);
+  std::lock_guard lk(m_);
+  evtchn_close op{port};
+  if (const int64_t rc = ec_.close(kDom0, op); rc < 0) {
+    spdlog::warn("dom0 event channels: closing internal port {} answered {}", port, errnoName(static_cast<int>(-rc)));
+  }
+}
+
 size_t Dom0EventChannels::portCount(OwnerId owner) const {
   std::lock_guard lk(m_);
   auto it = owners_.find(owner);

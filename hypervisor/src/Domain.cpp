@@ -74,7 +74,10 @@ Status Domain::boot() {
   SMARTVM_TRY(vm_->createIrqchip());
   SMARTVM_TRY(vm_->trapMsrs({kXenHypercallMsr}));
   sharedInfo_ = std::make_unique<SharedInfoPage>(*ram_);
-  grantTable_ = std::make_unique<GrantTable>(*ram_, config_.max_grant_frames());
+  {
+    std::unique_lock mem(memMutex_);  // pinMemory() holders see the table with its RAM
+    grantTable_ = std::make_unique<GrantTable>(*ram_, config_.max_grant_frames());
+  }
   hvmParams_ = {};
   SMARTVM_TRY(ioBus_.insert(std::make_shared<PostCodePort>(), 0x80, 1));
   SMARTVM_TRY(createVcpus());
@@ -91,6 +94,7 @@ Status Domain::boot() {
                               config_.max_event_channels() != 0 ? config_.max_event_channels()
                                                                  : evtchn::EventChannels::kDefaultMaxPorts));
   }
+  SMARTVM_TRY(setUpXenRings());
   SMARTVM_ASSIGN_OR_RETURN(PvhEntry entry, loadPvhKernel(*ram_, config_));
   log_->info("built: {} MiB, {} vCPU(s), kernel {} entry {:#x} start_info {:#x}", config_.memory_mib(),
              vcpus_.size(), config_.kernel(), entry.entry, entry.startInfo);
@@ -155,6 +159,9 @@ Status Domain::unpause() {
 }
 
 void Domain::shutdown(unsigned reason) {
+  // A guest may write its last console line to the ring, notify and die at
+  // once: that line belongs in the history before anyone sees the shutdown.
+  if (phase_.load() == DomainPhase::Running) flushConsoleRing();
   {
     std::lock_guard lk(stateMutex_);
     if (phase_.load() != DomainPhase::Running) return;
@@ -215,6 +222,7 @@ void Domain::teardownLocked() {
   stopAndJoinLocked();
   // Timer callbacks raise upcalls, which take vmMutex_: none may run past here.
   for (auto& v : vcpus_) v->timers().stopAll();
+  tearDownXenRings();  // its dom0 port first, while the guest's end still exists
   if (services_.eventChannels) services_.eventChannels->removeDomain(static_cast<uint16_t>(domid_));
   {
     std::unique_lock vmLock(vmMutex_);
@@ -222,8 +230,13 @@ void Domain::teardownLocked() {
     vm_.reset();  // the VM goes before the RAM its slots point at
   }
   sharedInfo_.reset();
-  grantTable_.reset();
-  ram_.reset();
+  {
+    // Waits for dom0 grant operations in flight (pinMemory()); dom0's own
+    // mmaps of this RAM keep the memfd's pages alive past this.
+    std::unique_lock mem(memMutex_);
+    grantTable_.reset();
+    ram_.reset();
+  }
   ioBus_ = Bus{};
   mmioBus_ = Bus{};
 }
@@ -341,6 +354,11 @@ smartvm::v1::DomainInfo Domain::info() const {
   }
   for (const auto& [k, n] : counters_.exitCounts()) (*i.mutable_exit_counts())[k] = n;
   for (const auto& [k, n] : counters_.hypercallCounts()) (*i.mutable_hypercall_counts())[k] = n;
+  const XenRings rings = xenRings();
+  i.set_store_gfn(rings.storeGfn);
+  i.set_store_port(rings.storePort);
+  i.set_console_gfn(rings.consoleGfn);
+  i.set_console_port(rings.consolePort);
   i.set_restarts(restarts_.load());
   i.set_crash_detail(crashDetail());
   *i.mutable_config() = config_;

@@ -44,15 +44,27 @@ Result<DoorbellWatcher::Doorbell> DoorbellWatcher::add(uint32_t port) {
   if (!fd.valid()) return errnoStatus("eventfd for the doorbell of port " + std::to_string(port));
   UniqueFd client(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
   if (!client.valid()) return errnoStatus("dup of the doorbell of port " + std::to_string(port));
+  SMARTVM_ASSIGN_OR_RETURN(const uint64_t token, addLocked(Entry{port, std::move(fd), nullptr}));
+  return Doorbell{token, std::move(client)};
+}
+
+Result<uint64_t> DoorbellWatcher::watch(uint32_t port, UniqueFd fd, std::function<void()> onWake) {
+  if (!fd.valid() || !onWake) return error(EINVAL, "nothing to watch");
+  std::lock_guard lk(m_);
+  SMARTVM_TRY(startLocked());
+  return addLocked(Entry{port, std::move(fd), std::move(onWake)});
+}
+
+Result<uint64_t> DoorbellWatcher::addLocked(Entry e) {
   const uint64_t token = nextToken_++;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = token;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) < 0) {
-    return errnoStatus("epoll_ctl for the doorbell of port " + std::to_string(port));
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, e.fd.get(), &ev) < 0) {
+    return errnoStatus("epoll_ctl for the eventfd of port " + std::to_string(e.port));
   }
-  doorbells_.emplace(token, Entry{port, std::move(fd)});
-  return Doorbell{token, std::move(client)};
+  doorbells_.emplace(token, std::move(e));
+  return token;
 }
 
 void DoorbellWatcher::remove(uint64_t token) {
@@ -87,7 +99,11 @@ void DoorbellWatcher::loop() {
       if (it == doorbells_.end()) continue;  // removed since epoll_wait returned
       uint64_t count;
       if (::read(it->second.fd.get(), &count, sizeof(count)) != sizeof(count)) continue;
-      ring_(it->second.port);
+      if (it->second.onWake) {
+        it->second.onWake();
+      } else {
+        ring_(it->second.port);
+      }
     }
   }
 }

@@ -134,6 +134,7 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
   SMARTVM_TRY(scheduleDomain(domid, config));
   DomainServices services{&platform_, &dispatcher_, [this](uint32_t id) { onShutdown(id); }, opts_.logDir,
                           &eventChannels_, &timers_, nullptr};
+  services.dom0Events = &dom0Events_;  // smartvm-hv serves the guest's console ring
   if (hostSched_) {
     services.makeGate = [hs = hostSched_.get()](uint32_t id, uint32_t vcpu) { return hs->makeGate(id, vcpu); };
   }

@@ -42,6 +42,11 @@ using Json = nlohmann::json;
 
 namespace {
 
+// A fresh guest's lowest free event channel port: 1 and 2 are its xenstore and
+// console ports, allocated at build as xl does (docs/guest-abi.md).
+constexpr uint32_t kGuestPort = 3;
+const std::string kGuestPortArg = std::to_string(kGuestPort);
+
 constexpr uint64_t kGuestMib = 32;
 
 struct Options {
@@ -405,17 +410,19 @@ class Dom0Peer {
   }
   EventChannelClient& client() { return *client_; }
 
-  /// Port 1 of a fresh paused guest offered to dom0, and dom0's end bound to
+  /// Port kGuestPort of a fresh paused guest offered to dom0, and dom0's end bound to
   /// it with the pending event of the new binding taken.
   EventChannelClient::Port connect(uint32_t domid, bool bind = true) {
     auto gp = client_->allocUnbound(domid, 0);
     if (!gp) throw std::runtime_error("allocUnbound: " + gp.status().toString());
-    if (gp->port != 1) throw std::runtime_error("allocUnbound gave port " + std::to_string(gp->port) + ", want 1");
+    if (gp->port != kGuestPort) {
+      throw std::runtime_error("allocUnbound gave port " + std::to_string(gp->port) + ", want " + kGuestPortArg);
+    }
     if (!bind) return {};
     return bindTo(domid);
   }
   EventChannelClient::Port bindTo(uint32_t domid) {
-    auto b = client_->bindInterdomain(domid, 1);
+    auto b = client_->bindInterdomain(domid, kGuestPort);
     if (!b) throw std::runtime_error("bindInterdomain: " + b.status().toString());
     (void)EventChannelClient::takePending(b->notify.get());
     return std::move(b).value();
@@ -457,14 +464,14 @@ std::pair<uint64_t, uint64_t> exitsAndHypercalls(Hypervisor& hv, uint32_t domid)
 RoundTrip smartvmGuestPingPong(Hypervisor& hv, const Options& o, const std::string& tag, const std::string& extra = "") {
   const std::string r = std::to_string(o.eventRounds) + extra;
   const uint32_t pong =
-      createOrThrow(hv, pausedConfig(o, "bench-pong-" + tag, "workload=pingpong role=pong port=1 count=" + r));
+      createOrThrow(hv, pausedConfig(o, "bench-pong-" + tag, "workload=pingpong role=pong port=" + kGuestPortArg + " count=" + r));
   const uint32_t ping = createOrThrow(hv, pausedConfig(o, "bench-ping-" + tag,
                                                        "workload=pingpong role=ping peer=" + std::to_string(pong) +
-                                                           " port=1 count=" + r));
+                                                           " port=" + kGuestPortArg + " count=" + r));
   evtchn_alloc_unbound op{};
   op.dom = static_cast<domid_t>(pong);
   op.remote_dom = static_cast<domid_t>(ping);
-  if (int64_t rc = hv.eventChannels().allocUnbound(0, op); rc != 0 || op.port != 1)
+  if (int64_t rc = hv.eventChannels().allocUnbound(0, op); rc != 0 || op.port != kGuestPort)
     throw std::runtime_error("alloc_unbound for the pong: rc=" + std::to_string(rc) + " port=" + std::to_string(op.port));
   (void)hv.unpause(pong);
   (void)hv.unpause(ping);
@@ -502,11 +509,11 @@ RoundTrip rawGuestPingPong(const Options& o) {
 std::vector<double> smartvmDom0PingPong(Hypervisor& hv, Dom0Peer& dom0, const Options& o, unsigned rep,
                                         const std::string& extra = "") {
   const uint32_t id = createOrThrow(hv, pausedConfig(o, "bench-dom0pong-" + std::to_string(rep) + (extra.empty() ? "" : "-x"),
-                                                     "workload=pingpong role=pong port=1 count=" +
+                                                     "workload=pingpong role=pong port=" + kGuestPortArg + " count=" +
                                                          std::to_string(o.eventRounds) + extra));
   (void)dom0.connect(id, false);
   (void)hv.unpause(id);
-  waitConsoleOrThrow(hv, id, "pingpong ready role=pong port=1");
+  waitConsoleOrThrow(hv, id, "pingpong ready role=pong port=" + kGuestPortArg);
   auto port = dom0.bindTo(id);
   std::vector<double> us;
   us.reserve(o.eventRounds);
@@ -558,10 +565,10 @@ struct Flood {
   uint64_t sends = 0, received = 0;
 };
 
-/// smartvm: `flood port=1 seconds=S` to a dom0 port, dom0 reading its eventfd.
+/// smartvm: `flood port=3 seconds=S` to a dom0 port, dom0 reading its eventfd.
 Flood smartvmFlood(Hypervisor& hv, Dom0Peer& dom0, const Options& o, unsigned rep) {
   const uint32_t id = createOrThrow(hv, pausedConfig(o, "bench-flood-" + std::to_string(rep),
-                                                     "workload=flood port=1 seconds=" + std::to_string(o.floodSeconds)));
+                                                     "workload=flood port=" + kGuestPortArg + " seconds=" + std::to_string(o.floodSeconds)));
   auto port = dom0.connect(id);
   Flood f;
   {

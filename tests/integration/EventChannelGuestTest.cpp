@@ -44,6 +44,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kHang = 60s;  // generous: only catches hangs
 constexpr auto kEcho = 5s;   // one event round trip; ~1 ms on this host
+// A fresh guest's lowest free port: 1 and 2 are its xenstore and console
+// ports, allocated at build as xl does (docs/guest-abi.md).
+constexpr uint32_t kFirstFreePort = 3;
+const std::string kPort = std::to_string(kFirstFreePort);
 
 /// The key=value fields of the first "RESULT <name> ..." line of a console.
 using Fields = std::map<std::string, std::string>;
@@ -204,12 +208,13 @@ class EventChannelGuestTest : public ::testing::Test {
   PingPong createPingPong(const std::string& tag, uint64_t rounds, const std::string& extra = "") {
     PingPong pp;
     pp.pong = create(
-        config(tag + "-pong", "workload=pingpong role=pong port=1 count=" + std::to_string(rounds) + extra, true));
+        config(tag + "-pong", "workload=pingpong role=pong port=" + kPort + " count=" + std::to_string(rounds) + extra,
+               true));
     pp.ping = create(config(tag + "-ping", "workload=pingpong role=ping peer=" + std::to_string(pp.pong) +
-                                              " port=1 count=" + std::to_string(rounds) + extra, true));
+                                              " port=" + kPort + " count=" + std::to_string(rounds) + extra, true));
     EXPECT_NE(pp.pong, 0u);
     EXPECT_NE(pp.ping, 0u);
-    allocFor(pp.pong, pp.ping, 1);
+    allocFor(pp.pong, pp.ping, kFirstFreePort);
     return pp;
   }
 
@@ -339,13 +344,14 @@ TEST_F(EventChannelGuestTest, TimersFireOnTimeWithinTolerance) {
 TEST_F(EventChannelGuestTest, BlockedGuestUsesNoCpuAndWakesOnItsEvent) {
   constexpr uint64_t kMaxBlockedCpuNs = 5'000'000;  // over 1 s
   constexpr int kEvents = 3;
-  const uint32_t id = create(config("waiter", "workload=wait port=1 count=" + std::to_string(kEvents), true));
+  const uint32_t id =
+      create(config("waiter", "workload=wait port=" + kPort + " count=" + std::to_string(kEvents), true));
   ASSERT_NE(id, 0u);
-  allocFor(id, 0, 1);
-  EventChannelClient::Port dom0 = bindDom0(id, 1);
+  allocFor(id, 0, kFirstFreePort);
+  EventChannelClient::Port dom0 = bindDom0(id, kFirstFreePort);
   ASSERT_TRUE(dom0.notify.valid());
   ASSERT_TRUE(hv_->unpause(id).isOk());
-  ASSERT_TRUE(waitConsole(id, "wait ready port=1")) << console(id);
+  ASSERT_TRUE(waitConsole(id, "wait ready port=" + kPort)) << console(id);
   ASSERT_TRUE(waitInfo(id, [](const DomainInfo& i) { return i.state() == smartvm::v1::DOMAIN_STATE_BLOCKED; }, 10s))
       << "state " << info(id).state();
   std::this_thread::sleep_for(100ms);  // well inside SCHEDOP_block
@@ -403,11 +409,12 @@ TEST_F(EventChannelGuestTest, FloodDoesNotStarveAnotherDomainsPingPong) {
   ASSERT_GT(quietNs, 0) << quietOut;
   (void)runToEnd(quiet.pong);
 
-  // The flooder: guest A sends on its port 1, bound to dom0, for kFloodSeconds.
-  const uint32_t flood = create(config("flood", "workload=flood port=1 seconds=" + std::to_string(kFloodSeconds), true));
+  // The flooder: guest A sends on its first free port, bound to dom0, for kFloodSeconds.
+  const uint32_t flood =
+      create(config("flood", "workload=flood port=" + kPort + " seconds=" + std::to_string(kFloodSeconds), true));
   ASSERT_NE(flood, 0u);
-  allocFor(flood, 0, 1);
-  EventChannelClient::Port dom0 = bindDom0(flood, 1);
+  allocFor(flood, 0, kFirstFreePort);
+  EventChannelClient::Port dom0 = bindDom0(flood, kFirstFreePort);
   ASSERT_TRUE(dom0.notify.valid());
   const PingPong busy = createPingPong("busy", kRounds);
   ASSERT_FALSE(HasFatalFailure());
@@ -466,12 +473,13 @@ TEST_F(EventChannelGuestTest, FloodDoesNotStarveAnotherDomainsPingPong) {
 // 6. A dom0 client exchanges events with a guest: N rounds of ring + wait.
 TEST_F(EventChannelGuestTest, Dom0ClientPingPongsWithAGuest) {
   constexpr int kRounds = 1000;
-  const uint32_t id = create(config("dom0pong", "workload=pingpong role=pong port=1 count=" + std::to_string(kRounds), true));
+  const uint32_t id = create(
+      config("dom0pong", "workload=pingpong role=pong port=" + kPort + " count=" + std::to_string(kRounds), true));
   ASSERT_NE(id, 0u);
-  allocFor(id, 0, 1);
+  allocFor(id, 0, kFirstFreePort);
   ASSERT_TRUE(hv_->unpause(id).isOk());
-  ASSERT_TRUE(waitConsole(id, "pingpong ready role=pong port=1")) << console(id);
-  EventChannelClient::Port dom0 = bindDom0(id, 1);
+  ASSERT_TRUE(waitConsole(id, "pingpong ready role=pong port=" + kPort)) << console(id);
+  EventChannelClient::Port dom0 = bindDom0(id, kFirstFreePort);
   ASSERT_TRUE(dom0.notify.valid());
 
   std::vector<double> us;

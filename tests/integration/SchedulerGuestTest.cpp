@@ -79,7 +79,7 @@ class SchedulerGuestTest : public ::testing::TestWithParam<const char*> {
       op.dom = DOMID_SELF;
       op.remote_dom = 0;
       EXPECT_EQ(hv_->eventChannels().allocUnbound(static_cast<uint16_t>(id), op), 0);
-      EXPECT_EQ(op.port, 1u);
+      EXPECT_EQ(op.port, 3u) << "ports 1 and 2 are the xenstore and console rings' (as under xl)";
       EXPECT_TRUE(hv_->unpause(id).isOk());
     }
     const auto deadline = std::chrono::steady_clock::now() + 30s;
@@ -171,7 +171,7 @@ TEST_P(SchedulerGuestTest, PinningIsHonouredAndCanChangeAtRunTime) {
 }
 
 TEST_P(SchedulerGuestTest, ABlockedVcpuUsesNoCpu) {
-  const uint32_t w = boot("waiter", "wait port=1", "all", 0, 0, "wait ready", true);
+  const uint32_t w = boot("waiter", "wait port=3", "all", 0, 0, "wait ready", true);
   const uint32_t s = boot("spinner", "spin", "all");
   std::this_thread::sleep_for(200ms);
   const double w0 = cpu(w);
@@ -191,7 +191,7 @@ TEST_P(SchedulerGuestTest, ABlockedVcpuUsesNoCpu) {
 // holding the pCPU, and a Xen timer still wakes it.
 TEST_P(SchedulerGuestTest, AGuestHaltedInKvmGivesItsPcpuAway) {
   startHypervisor(1);
-  const uint32_t w = boot("halter", "wait port=1 idle=hlt", "all", 0, 0, "wait ready", true);
+  const uint32_t w = boot("halter", "wait port=3 idle=hlt", "all", 0, 0, "wait ready", true);
   const uint32_t s = boot("spinner", "spin", "all");
   std::this_thread::sleep_for(300ms);
   const double w0 = cpu(w), s0 = cpu(s);

@@ -32,7 +32,10 @@ size_t XenConsoleRing::pushInput(const char* data, size_t len) {
   const uint32_t cons = load(page_->in_cons);
   uint32_t prod = page_->in_prod;  // ours to write
   const uint32_t used = prod - cons;
-  if (used > sizeof(page_->in)) return 0;  // the guest's in_cons is bogus: nothing fits
+  if (used > sizeof(page_->in)) {  // the guest's in_cons (or our in_prod it overwrote) is bogus: nothing fits
+    ++bogus_;
+    return 0;
+  }
   size_t n = 0;
   while (n < len && prod - cons < sizeof(page_->in)) {
     page_->in[MASK_XENCONS_IDX(prod, page_->in)] = data[n++];

@@ -31,7 +31,7 @@ GrantOps::Mapping GrantOps::map(domid_t grantee, domid_t granter, grant_ref_t re
   out.host = table->ramFrame(gfn);
   std::lock_guard lk(m_);
   out.handle = nextHandleLocked();
-  mappings_.emplace(out.handle, Record{grantee, granter, ref, readonly, table});
+  mappings_.emplace(out.handle, Record{grantee, granter, ref, readonly, table, table->serial()});
   return out;
 }
 
@@ -50,9 +50,19 @@ GrantStatus GrantOps::unmap(domid_t grantee, grant_handle_t handle) {
     rec = it->second;
     mappings_.erase(it);
   }
-  // A granter destroyed meanwhile has no flags left to clear.
-  if (lookup_(rec.granter) == rec.table) rec.table->release(rec.ref, rec.readonly);
+  // A granter destroyed meanwhile has no flags left to clear; compare the
+  // serial only once the lookup says the table is alive.
+  GrantTable* now = lookup_(rec.granter);
+  if (now == rec.table && now->serial() == rec.serial) rec.table->release(rec.ref, rec.readonly);
   return GNTST_okay;
+}
+
+bool GrantOps::granterOf(domid_t grantee, grant_handle_t handle, domid_t& granter) const {
+  std::lock_guard lk(m_);
+  auto it = mappings_.find(handle);
+  if (it == mappings_.end() || it->second.grantee != grantee) return false;
+  granter = it->second.granter;
+  return true;
 }
 
 size_t GrantOps::mappingCount() const {
@@ -75,7 +85,8 @@ GrantStatus GrantOps::claim(domid_t caller, const gnttab_copy_t::gnttab_copy_ptr
   const GrantStatus rc = table->acquire(ptr.u.ref, caller, readonly, false, gfn);
   if (rc != GNTST_okay) return rc;
   buf = CopyBuf{table->ramFrame(gfn), table, ptr.u.ref, readonly};
-  return GNTST_okay;
+  // A special page the granter unplaced since it was latched has no frame left.
+  return buf.page != nullptr ? GNTST_okay : GNTST_bad_page;
 }
 
 GrantStatus GrantOps::copyOne(domid_t caller, const gnttab_copy_t& op, const LocalFrames& local) {

@@ -41,6 +41,8 @@ GrantStatus setStatus(grant_entry_v1_t* e, domid_t grantee, bool readonly, bool 
   }
 }
 
+std::atomic<uint64_t> nextSerial{0};
+
 void clearFlags(grant_entry_v1_t* e, uint32_t flags) {
   // A plain atomic AND cannot be starved by the guest, unlike a CAS loop.
   combo(e).fetch_and(~flags, std::memory_order_acq_rel);
@@ -49,7 +51,9 @@ void clearFlags(grant_entry_v1_t* e, uint32_t flags) {
 }  // namespace
 
 GrantTable::GrantTable(GuestRam& ram, uint32_t maxFrames)
-    : ram_(ram), maxFrames_(maxFrames == 0 ? kDefaultMaxFrames : std::min(maxFrames, kMaxFramesLimit)) {
+    : ram_(ram),
+      maxFrames_(maxFrames == 0 ? kDefaultMaxFrames : std::min(maxFrames, kMaxFramesLimit)),
+      serial_(nextSerial.fetch_add(1) + 1) {
   gfns_.fill(kUnplaced);
   std::lock_guard lk(m_);
   // The special pages start zeroed (a fresh memfd): every entry GTF_invalid.
@@ -129,7 +133,7 @@ grant_entry_v1_t* GrantTable::entryLocked(grant_ref_t ref) {
 
 uint8_t* GrantTable::ramFrame(uint64_t gfn) {
   if (gfn > (GuestRam::kMaxGpa >> 12)) return nullptr;
-  return ram_.hostPtr(gfn << 12, GuestRam::kPageSize);
+  return ram_.framePtr(gfn << 12);
 }
 
 GrantStatus GrantTable::acquire(grant_ref_t ref, domid_t grantee, bool readonly, bool mapping, uint64_t& gfn) {

@@ -1,6 +1,9 @@
 // memory_op: the memory map, reservations, and placing shared_info.
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
+#include <xen/arch-x86/hvm/start_info.h>
 #include <xen/memory.h>
+
+#include <algorithm>
 
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/RateLimitedLog.h"
@@ -86,8 +89,12 @@ int64_t doMemoryOp(HypercallContext& ctx, const HypercallArgs& a) {
     case XENMEM_current_reservation:
     case XENMEM_maximum_reservation: return reservation(ctx, a[1]);
     case XENMEM_maximum_ram_page: {
-      const auto map = ctx.domain.ram().memoryMap();
-      return map.empty() ? 0 : static_cast<int64_t>((map.back().addr + map.back().size) / GuestRam::kPageSize - 1);
+      // The last RAM frame: reserved entries (the special page region) are not RAM.
+      uint64_t end = 0;
+      for (const MemMapEntry& e : ctx.domain.ram().memoryMap()) {
+        if (e.type == XEN_HVM_MEMMAP_TYPE_RAM) end = std::max(end, e.addr + e.size);
+      }
+      return end == 0 ? 0 : static_cast<int64_t>(end / GuestRam::kPageSize - 1);
     }
     case XENMEM_add_to_physmap: return addToPhysmap(ctx, a[1]);
     default: return -ENOSYS;

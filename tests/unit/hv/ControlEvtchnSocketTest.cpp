@@ -103,8 +103,9 @@ TEST_F(ControlEvtchnSocketTest, PingPongThroughFdsAndDoorbell) {
   EXPECT_EQ(st->remote_port(), p->port);
   auto ports = c.list(0);
   ASSERT_TRUE(ports.isOk());
-  ASSERT_EQ(ports->size(), 2u);
-  EXPECT_EQ((*ports)[1].remote_domid(), guest_);
+  ASSERT_EQ(ports->size(), 3u) << "reserved port 0, the guest's console back end, ours";
+  EXPECT_EQ((*ports)[2].port(), p->port);
+  EXPECT_EQ((*ports)[2].remote_domid(), guest_);
 }
 
 TEST_F(ControlEvtchnSocketTest, DisconnectClosesTheConnectionsPorts) {
@@ -117,11 +118,12 @@ TEST_F(ControlEvtchnSocketTest, DisconnectClosesTheConnectionsPorts) {
     gp = c.allocUnbound(guest_, 0)->port;
     ASSERT_TRUE(c.bindInterdomain(guest_, gp).isOk());
     ASSERT_TRUE(c.bindVirq(VIRQ_DOM_EXC).isOk());
-    EXPECT_EQ(dom0Ports(), 4u);
+    EXPECT_EQ(dom0Ports(), 5u) << "reserved, the console back end, keeper's and these two";
     EXPECT_EQ(keeper.close(3).code(), ENOTCONN) << "not keeper's port";
   }  // the client goes: smartvm-hv sees the connection end
-  EXPECT_TRUE(waitUntil([&] { return dom0Ports() == 2; })) << "reserved port 0 and keeper's port remain";
-  EXPECT_EQ(hv_.eventChannels().listPorts(0)[1].port, kept->port);
+  EXPECT_TRUE(waitUntil([&] { return dom0Ports() == 3; }))
+      << "reserved port 0, the guest's console back end (smartvm-hv's own) and keeper's port remain";
+  EXPECT_EQ(hv_.eventChannels().listPorts(0)[2].port, kept->port);
   auto st = keeper.status(guest_, gp);
   ASSERT_TRUE(st.isOk());
   EXPECT_EQ(st->state(), smartvm::v1::EVENT_CHANNEL_STATE_UNBOUND);
@@ -130,7 +132,7 @@ TEST_F(ControlEvtchnSocketTest, DisconnectClosesTheConnectionsPorts) {
   keeper.disconnect();
   EXPECT_FALSE(keeper.connected());
   EXPECT_EQ(keeper.send(kept->port).code(), ENOTCONN);
-  EXPECT_TRUE(waitUntil([&] { return dom0Ports() == 1; }));
+  EXPECT_TRUE(waitUntil([&] { return dom0Ports() == 2; }));
   EXPECT_TRUE(waitUntil([&] { return hv_.dom0EventChannels().doorbellCount() == 0; }));
 }
 

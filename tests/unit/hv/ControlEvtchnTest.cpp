@@ -135,12 +135,12 @@ TEST_F(ControlEvtchnTest, Dom0AllocUnboundHandsOutNotifyAndDoorbell) {
   const uint32_t g = createGuest("g");
   pb::Response r = call(allocUnbound(0, g));
   ASSERT_EQ(r.error_code(), 0) << r.error();
-  EXPECT_EQ(r.evtchn_bound().port(), 1u);
+  EXPECT_EQ(r.evtchn_bound().port(), 2u) << "dom0 port 1 is g's console back end, served by smartvm-hv";
   EXPECT_EQ(r.evtchn_bound().dom(), 0u);
   EXPECT_TRUE(r.evtchn_bound().has_fds());
   ASSERT_EQ(r.fd_count(), 2u);
   EXPECT_EQ(conn.portCount(), 1u);
-  const auto p = guestPort(0, 1);
+  const auto p = guestPort(0, 2);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->state(), smartvm::v1::EVENT_CHANNEL_STATE_UNBOUND);
   EXPECT_EQ(p->remote_domid(), g);
@@ -148,7 +148,7 @@ TEST_F(ControlEvtchnTest, Dom0AllocUnboundHandsOutNotifyAndDoorbell) {
 
   pb::Response second = call(allocUnbound(DOMID_SELF, g));
   ASSERT_EQ(second.error_code(), 0) << second.error();
-  EXPECT_EQ(second.evtchn_bound().port(), 2u);
+  EXPECT_EQ(second.evtchn_bound().port(), 3u);
   EXPECT_EQ(conn.portCount(), 2u);
 }
 
@@ -227,8 +227,8 @@ TEST_F(ControlEvtchnTest, PortsBelongToTheirConnection) {
   }  // the other connection closes: its port goes, ours stays
   EXPECT_EQ(conn.portCount(), 1u);
   pb::Response l = call(list(0));
-  ASSERT_EQ(l.evtchn_ports().ports_size(), 2) << "reserved port 0 and our port";
-  EXPECT_EQ(l.evtchn_ports().ports(1).port(), dp);
+  ASSERT_EQ(l.evtchn_ports().ports_size(), 3) << "reserved port 0, g's console back end and our port";
+  EXPECT_EQ(l.evtchn_ports().ports(2).port(), dp);
   (void)gp;
 }
 
@@ -246,7 +246,7 @@ TEST_F(ControlEvtchnTest, ConnectionCloseClosesItsPorts) {
   }
   EXPECT_EQ(hv.dom0EventChannels().doorbellCount(), 0u);
   pb::Response l = call(list(0));
-  ASSERT_EQ(l.evtchn_ports().ports_size(), 1) << "only the reserved port is left";
+  ASSERT_EQ(l.evtchn_ports().ports_size(), 2) << "only the reserved port and g's console back end are left";
   EXPECT_EQ(guestPort(g, gp)->state(), smartvm::v1::EVENT_CHANNEL_STATE_UNBOUND);
   EXPECT_EQ(call(bindVirq(VIRQ_DOM_EXC)).error_code(), 0) << "the VIRQ is free again";
 }
@@ -294,7 +294,7 @@ TEST_F(ControlEvtchnTest, HostileValuesGetXensErrno) {
   expectError(call(list(65536)), EINVAL, "not a domain id");
   EXPECT_EQ(conn.portCount(), 0u) << "no failed call left a port behind";
   pb::Response l = call(list(0));
-  EXPECT_EQ(l.evtchn_ports().ports_size(), 1);
+  EXPECT_EQ(l.evtchn_ports().ports_size(), 3) << "reserved port 0 and the console back ends of g and h";
 }
 
 TEST_F(ControlEvtchnTest, StatusOfClosedAndReservedPorts) {

@@ -89,7 +89,8 @@ class DomainHarness {
  public:
   explicit DomainHarness(const std::string& name = "guest", uint64_t memMib = 64, uint32_t vcpus = 1,
                          uint32_t domid = 7, evtchn::EventChannels* eventChannels = nullptr,
-                         std::function<std::unique_ptr<VcpuGate>(uint32_t, uint32_t)> makeGate = nullptr)
+                         std::function<std::unique_ptr<VcpuGate>(uint32_t, uint32_t)> makeGate = nullptr,
+                         Dom0EventChannels* dom0Events = nullptr)
       : kernel_(tinyPvhKernel()), table_(HypercallTable::standard()), dispatcher_(table_) {
     auto cfg = makeConfig(name, kernel_.path(), memMib, vcpus);
     cfg.set_start_paused(true);
@@ -98,6 +99,7 @@ class DomainHarness {
                        lastShutdownDomid.store(id);
                      },
                      "", eventChannels, nullptr, std::move(makeGate)};
+    s.dom0Events = dom0Events;
     domain_ = std::make_unique<Domain>(domid, cfg, s);
   }
 

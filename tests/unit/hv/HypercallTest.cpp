@@ -202,12 +202,19 @@ TEST_F(Hypercall, MemoryMapMinRule) {
   std::memset(h.gpa(kBuf, 200), 0xee, 200);
   h.put(kArg, m);
   EXPECT_EQ(h.hypercall(__HYPERVISOR_memory_op, XENMEM_memory_map, kArg), 0);
-  EXPECT_EQ(h.get<xen_memory_map_t>(kArg).nr_entries, 1u) << "64 MiB of RAM is one entry";
+  EXPECT_EQ(h.get<xen_memory_map_t>(kArg).nr_entries, 2u) << "64 MiB of RAM, then the reserved special pages";
   const E820 e = h.get<E820>(kBuf);
   EXPECT_EQ(e.addr, 0u);
   EXPECT_EQ(e.size, kRamEnd);
   EXPECT_EQ(e.type, 1u);
-  EXPECT_EQ(h.gpa(kBuf)[20], 0xee) << "nothing past the one entry";
+  EXPECT_EQ(h.get<E820>(kBuf + 20).type, 2u);
+  EXPECT_EQ(h.gpa(kBuf)[40], 0xee) << "nothing past the two entries";
+  m.nr_entries = 1;
+  std::memset(h.gpa(kBuf, 200), 0xee, 200);
+  h.put(kArg, m);
+  EXPECT_EQ(h.hypercall(__HYPERVISOR_memory_op, XENMEM_memory_map, kArg), 0);
+  EXPECT_EQ(h.get<xen_memory_map_t>(kArg).nr_entries, 1u) << "min(1, 2)";
+  EXPECT_EQ(h.gpa(kBuf)[20], 0xee) << "nothing past the one entry asked for";
 }
 
 TEST_F(Hypercall, MemoryMapZeroEntriesWritesNothing) {
@@ -243,8 +250,9 @@ TEST_F(Hypercall, MemoryMapWithTwoRegions) {
   m.nr_entries = 5;
   big.put(kArg, m);
   EXPECT_EQ(big.hypercall(__HYPERVISOR_memory_op, XENMEM_memory_map, kArg), 0);
-  EXPECT_EQ(big.get<xen_memory_map_t>(kArg).nr_entries, 2u) << "min(5, 2)";
-  const E820 e1 = big.get<E820>(kBuf + 20);
+  EXPECT_EQ(big.get<xen_memory_map_t>(kArg).nr_entries, 3u) << "min(5, 3): low RAM, special pages, high RAM";
+  EXPECT_EQ(big.get<E820>(kBuf + 20).addr, 0xfeff8000ull) << "reserved, between the two RAM regions";
+  const E820 e1 = big.get<E820>(kBuf + 40);
   EXPECT_EQ(e1.addr, 0x100000000ull);
   EXPECT_EQ(e1.size, 512 * kMiB);
   EXPECT_EQ(big.get<E820>(kBuf).size, 0xC0000000ull);
@@ -369,11 +377,10 @@ TEST_F(Hypercall, HvmParamCallbackIrqRoundTrip) {
 TEST_F(Hypercall, HvmParamRefusals) {
   h.put(kArg, hvmParam(DOMID_SELF, HVM_PARAM_STORE_PFN, 0x1234));
   EXPECT_EQ(h.hypercall(__HYPERVISOR_hvm_op, HVMOP_set_param, kArg), neg(EPERM));
-  EXPECT_EQ(h.domain().hvmParam(HVM_PARAM_STORE_PFN), 0u);
+  EXPECT_EQ(h.domain().hvmParam(HVM_PARAM_STORE_PFN), 0xfeffcu) << "the builder's value stands";
   // STORE_PFN is readable though not settable.
-  h.domain().setHvmParam(HVM_PARAM_STORE_PFN, 0xfeffe);
   EXPECT_EQ(h.hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param, kArg), 0);
-  EXPECT_EQ(h.get<xen_hvm_param_t>(kArg).value, 0xfeffeu);
+  EXPECT_EQ(h.get<xen_hvm_param_t>(kArg).value, 0xfeffcu);
 
   h.put(kArg, hvmParam(DOMID_SELF, HVM_NR_PARAMS, 1));
   EXPECT_EQ(h.hypercall(__HYPERVISOR_hvm_op, HVMOP_get_param, kArg), neg(EINVAL));

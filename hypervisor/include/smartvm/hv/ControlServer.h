@@ -33,7 +33,8 @@ class ControlServer {
   size_t trackedWorkers();
 
   /// Answers one request (the whole protocol, without sockets: for tests).
-  /// Dom0 event channel ports bound here are closed again before it returns.
+  /// Dom0 event channel ports bound and grants mapped here are closed and
+  /// unmapped again before it returns.
   smartvm::control::v1::Response handle(const smartvm::control::v1::Request& req);
   /// Answers one request of the connection `owner` stands for: dom0 ports it
   /// binds belong to `owner`. Descriptors to send with the answer (its
@@ -61,6 +62,7 @@ class ControlServer {
   /// grant_map, grant_unmap and grant_copy for dom0 backends (ControlServerGrant.cpp).
   smartvm::control::v1::Response grantOp(const smartvm::control::v1::Request& req, Dom0PortOwner& owner,
                                          std::vector<UniqueFd>& fds);
+  smartvm::control::v1::Response grantCopy(const smartvm::control::v1::GrantCopy& op);
 
   Hypervisor& hv_;
   std::string platformInfo_;

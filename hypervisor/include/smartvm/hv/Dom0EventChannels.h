@@ -5,6 +5,7 @@
 // /dev/xen/evtchn in a Xen dom0: an owner's ports are closed when it goes.
 #include <cstdint>  // before Xen headers, which assume <stdint.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -62,10 +63,23 @@ class Dom0EventChannels {
   /// Every non-free port of `dom`; ESRCH for a domain without event channels.
   [[nodiscard]] Result<std::vector<evtchn::PortInfo>> listPorts(uint32_t dom);
 
+  /// A dom0 port smartvm-hv serves itself instead of a dom0 process (the guest
+  /// console back end, as xenconsoled would): EVTCHNOP_bind_interdomain to
+  /// `remotePort` of `remoteDom`, owned by no connection. Each notification
+  /// clears the port's pending state and calls `onNotify` on the doorbell
+  /// thread; onNotify may call sendInternal() but nothing else here. Xen marks
+  /// a freshly bound port pending, so onNotify runs once soon after binding.
+  [[nodiscard]] Result<uint32_t> bindInternal(uint32_t remoteDom, uint32_t remotePort, std::function<void()> onNotify);
+  /// EVTCHNOP_send on a port bindInternal() made (any thread, onNotify too).
+  [[nodiscard]] Status sendInternal(uint32_t port);
+  /// Closes a port bindInternal() made. When it returns, no onNotify for it
+  /// is running or will run. Not from onNotify.
+  void closeInternal(uint32_t port);
+
   /// Ports `owner` holds now (for tests and logs).
   [[nodiscard]] size_t portCount(OwnerId owner) const;
-  /// Doorbells watched now (for tests).
-  [[nodiscard]] size_t doorbellCount() const { return doorbells_.size(); }
+  /// Client doorbells watched now (for tests); internal ports not counted.
+  [[nodiscard]] size_t doorbellCount() const;
 
  private:
   struct Owned {
@@ -82,6 +96,10 @@ class Dom0EventChannels {
   DoorbellWatcher doorbells_;
   mutable std::mutex m_;  // the owners table; held across an op so ownership stays exact
   std::map<OwnerId, std::map<uint32_t, Owned>> owners_;
+  // bindInternal()'s ports -> watch tokens. A mutex of its own: sendInternal()
+  // runs on the doorbell thread while closeInternal() may wait for it.
+  mutable std::mutex internalM_;
+  std::map<uint32_t, uint64_t> internal_;
   OwnerId nextOwner_ = 1;
 };
 

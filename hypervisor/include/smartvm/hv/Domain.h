@@ -12,6 +12,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "smartvm/Result.h"
@@ -23,6 +24,7 @@
 #include "smartvm/hv/Vcpu.h"
 #include "smartvm/hv/VcpuGate.h"
 #include "smartvm/hv/devices/Bus.h"
+#include "smartvm/hv/devices/XenConsole.h"
 #include "smartvm/hv/grant/GrantTable.h"
 #include "smartvm/hv/kvm/VmBackend.h"
 #include "smartvm/hv/time/TimerQueue.h"
@@ -45,6 +47,19 @@ struct DomainServices {
   TimerQueue* timers = nullptr;
   /// Makes each vCPU's scheduler gate; null = vCPUs free-run on their threads.
   std::function<std::unique_ptr<VcpuGate>(uint32_t domid, uint32_t vcpu)> makeGate;
+  /// Domain 0's event channel end; with it the hypervisor serves the guest's
+  /// console ring itself (XenConsole). Null = the console port is only offered.
+  Dom0EventChannels* dom0Events = nullptr;
+};
+
+/// The xenstore and console rings the domain builder set up, as Xen's
+/// toolstack announces them (HVM_PARAM_STORE_* / HVM_PARAM_CONSOLE_*); zeros
+/// when there are none.
+struct XenRings {
+  uint64_t storeGfn = 0;
+  uint32_t storePort = 0;
+  uint64_t consoleGfn = 0;
+  uint32_t consolePort = 0;
 };
 
 enum class DomainPhase { Built, Running, Shutdown, Dying };
@@ -92,6 +107,10 @@ class Domain {
   SharedInfoPage& sharedInfo() { return *sharedInfo_; }
   /// The domain's grant table (granter side); nullptr before boot and after teardown.
   GrantTable* grantTable() { return grantTable_.get(); }
+  /// Holds off teardown (which frees RAM and the grant table) while dom0's
+  /// grant operations on other threads use them: grantTable() and, when it is
+  /// non-null, ram() stay valid while the lock is held.
+  [[nodiscard]] std::shared_lock<std::shared_mutex> pinMemory() { return std::shared_lock(memMutex_); }
   Bus& ioBus() { return ioBus_; }
   evtchn::EventChannels* eventChannels() { return services_.eventChannels; }
   Bus& mmioBus() { return mmioBus_; }
@@ -120,6 +139,12 @@ class Domain {
   /// Sends VIRQ_TIMER to vCPU `vcpu` (its Xen timers end here).
   void timerFired(uint32_t vcpu);
 
+  /// The rings set up at the last boot (DomainRings.cpp).
+  XenRings xenRings() const;
+  /// Keyboard input into the console ring's `in` half, as much as fits; the
+  /// guest is notified. Returns the bytes taken; ENODEV without a served ring.
+  Result<size_t> consoleInput(std::string_view data);
+
   uint64_t hvmParam(uint32_t index) const;
   void setHvmParam(uint32_t index, uint64_t value);
   /// SCHEDOP_shutdown_code: the reason reported if the domain later shuts down.
@@ -134,6 +159,11 @@ class Domain {
   void stopAndJoinLocked();
   void teardownLocked();
   Status startLocked();
+  /// Special pages, ports, HVM params and reserved grant entries of the rings.
+  Status setUpXenRings();
+  void tearDownXenRings();
+  /// Takes what the guest left in its console ring into the history now.
+  void flushConsoleRing();
 
   const uint32_t domid_;
   smartvm::v1::DomainConfig config_;
@@ -159,6 +189,7 @@ class Domain {
   // Guards vm_ against teardown for threads that inject interrupts (other
   // domains' vCPUs, dom0 daemons); never held while waiting for a vCPU.
   std::shared_mutex vmMutex_;  // short sections shared with vCPU threads
+  std::shared_mutex memMutex_;  // pinMemory(); exclusive where grantTable_ and ram_ change
   std::atomic<DomainPhase> phase_{DomainPhase::Built};
   std::atomic<unsigned> shutdownReason_{0};
   std::atomic<int> shutdownCode_{-1};
@@ -167,6 +198,9 @@ class Domain {
   std::vector<uint64_t> restartTimesNs_;  // recent restarts, for the restart-loop guard
   std::string crashDetail_;
   std::array<uint64_t, HVM_NR_PARAMS> hvmParams_{};
+  mutable std::mutex ringsMutex_;  // rings_ and xenConsole_; teardown resets them under it
+  XenRings rings_;
+  std::unique_ptr<XenConsole> xenConsole_;  // before ram_ goes: it reads the ring page
 };
 
 }  // namespace smartvm::hv

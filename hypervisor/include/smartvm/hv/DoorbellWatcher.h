@@ -1,6 +1,7 @@
 #pragma once
 // Doorbells: eventfds a dom0 client writes to notify an event channel peer
-// without a control-socket round trip. One epoll thread watches them all.
+// without a control-socket round trip. One epoll thread watches them all, and
+// also the notify eventfds of dom0 ports smartvm-hv serves itself (watch()).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,6 +34,11 @@ class DoorbellWatcher {
   /// Makes and watches a doorbell for `port`. The thread starts with the first
   /// doorbell, so a hypervisor nobody rings costs no thread.
   [[nodiscard]] Result<Doorbell> add(uint32_t port);
+  /// Watches `fd`, the notify eventfd of dom0 port `port` the hypervisor serves itself:
+  /// each wake-up reads it, which clears the port's pending state, and calls
+  /// `onWake` on the watcher thread. onWake must not call remove() or add().
+  /// Returns the token for remove().
+  [[nodiscard]] Result<uint64_t> watch(uint32_t port, UniqueFd fd, std::function<void()> onWake);
   /// Stops watching and closes our end. When it returns, no ring for this
   /// doorbell is in flight, so the port may be closed and reused safely.
   void remove(uint64_t token);
@@ -43,7 +49,9 @@ class DoorbellWatcher {
   struct Entry {
     uint32_t port;
     UniqueFd fd;
+    std::function<void()> onWake;  // set: a watched port, called instead of ring_
   };
+  Result<uint64_t> addLocked(Entry e);
   Status startLocked();
   void loop();
 

@@ -16,6 +16,7 @@
 #include "smartvm/hv/Dom0EventChannels.h"
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/ExitDispatcher.h"
+#include "smartvm/hv/grant/GrantOps.h"
 #include "smartvm/hv/sched/HostScheduler.h"
 #include "smartvm/v1/domain.pb.h"
 
@@ -78,6 +79,10 @@ class Hypervisor {
   evtchn::EventChannels& eventChannels() { return eventChannels_; }
   /// Domain 0's event channel endpoint, used by the control socket.
   Dom0EventChannels& dom0EventChannels() { return dom0Events_; }
+  /// Grant map/unmap/copy with dom0 as the grantee (the control socket's
+  /// grant_* operations). Its lookup reads a domain's grant table unpinned:
+  /// callers hold Domain::pinMemory() of every granter they name.
+  GrantOps& grantOps() { return grantOps_; }
   /// Xen's debug key 'q': VIRQ_DEBUG to every vCPU of every guest, and the
   /// domains in the log. Returns one line per domain notified.
   std::string debugKeyDomains();
@@ -140,6 +145,10 @@ class Hypervisor {
   std::thread reaper_;
   evtchn::EventChannels eventChannels_;  // after the table: its notify looks domains up
   Dom0EventChannels dom0Events_{eventChannels_};  // after eventChannels_: registers dom0 in it
+  GrantOps grantOps_{[this](domid_t domid) -> GrantTable* {
+    auto d = find(domid);
+    return d ? d->grantTable() : nullptr;
+  }};
 };
 
 /// Domain-0, the control domain (the host), as `list` shows it.

@@ -22,7 +22,8 @@ class XenConsoleRing {
   size_t drainOutput(std::string& out);
   /// Copies up to `len` input bytes into the ring as room allows; returns how many.
   size_t pushInput(const char* data, size_t len);
-  /// Times the guest's out_prod was found more than a ring ahead of out_cons.
+  /// Times the indexes were found more than a ring apart (out_prod ahead of
+  /// out_cons on output, in_prod ahead of in_cons on input).
   uint64_t bogusIndexes() const { return bogus_; }
 
  private:

@@ -42,12 +42,15 @@ class GrantOps {
   /// (the frame is not the granter's RAM), GNTST_no_space (too many mappings).
   [[nodiscard]] Mapping map(domid_t grantee, domid_t granter, grant_ref_t ref, bool readonly);
   /// GNTTABOP_unmap_grant_ref: GNTST_bad_handle unless `handle` is a live mapping of `grantee`.
+  /// A granter destroyed (or rebuilt) since the map answers GNTST_okay with no flags to clear.
   [[nodiscard]] GrantStatus unmap(domid_t grantee, grant_handle_t handle);
   /// GNTTABOP_copy for `caller`: runs every op, writing each op's status.
   /// Returns how many ops ended GNTST_okay.
   size_t copy(domid_t caller, std::span<gnttab_copy_t> ops, const LocalFrames& local);
   /// Live mappings, for tests and dumps.
   size_t mappingCount() const;
+  /// The granter of live mapping `handle` of `grantee`, if there is one.
+  [[nodiscard]] bool granterOf(domid_t grantee, grant_handle_t handle, domid_t& granter) const;
 
  private:
   struct Record {
@@ -56,6 +59,7 @@ class GrantOps {
     grant_ref_t ref;
     bool readonly;
     GrantTable* table;  // to notice the granter being replaced under the same domid
+    uint64_t serial;    // table->serial(): a new table may reuse the old one's address
   };
   /// One side of a copy once claimed: its page and, for a gref, what to release.
   struct CopyBuf {

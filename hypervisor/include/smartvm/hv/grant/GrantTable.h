@@ -72,8 +72,13 @@ class GrantTable {
   /// Drops one pin taken by acquire(); clears GTF_writing when the last write
   /// pin goes and GTF_reading when the last pin goes.
   void release(grant_ref_t ref, bool readonly);
-  /// Host address of guest RAM frame `gfn`, or nullptr outside RAM.
+  /// Host address of the granter's frame `gfn`: guest RAM or a special page
+  /// placed at that gfn (the console and xenstore rings that grant refs 0 and
+  /// 1 name); nullptr otherwise.
   uint8_t* ramFrame(uint64_t gfn);
+  /// Unique over the process's lifetime: tells a table apart from a later one
+  /// at the same address (a restarted domain), where a pointer cannot.
+  uint64_t serial() const { return serial_; }
   /// Pins currently held on `ref` (read and write), for tests and dumps.
   uint32_t pins(grant_ref_t ref) const;
 
@@ -93,6 +98,7 @@ class GrantTable {
 
   GuestRam& ram_;
   const uint32_t maxFrames_;
+  const uint64_t serial_;
   mutable std::mutex m_;  // frames, placement and pins; never held across guest waits
   uint32_t nrFrames_ = 0;
   std::array<uint8_t*, kMaxFramesLimit> frames_{};  // current storage of each frame
