@@ -78,27 +78,26 @@ Status BlkbackEngine::readWrite(uint8_t op, uint64_t sector, const Segments& s, 
   if (s.segs.empty()) return Status::ok();
   const size_t bytes = s.sectors * kSector;
   buffer_.resize(bytes);
+  // The request's segments as one batch over buffer_ (one grant copy round trip).
+  std::vector<GrantIo::Seg> segs;
+  segs.reserve(s.segs.size());
+  size_t at = 0;
+  for (const auto& g : s.segs) {
+    const size_t len = (g.last_sect - g.first_sect + 1) * kSector;
+    segs.push_back({g.gref, static_cast<uint32_t>(g.first_sect * kSector), buffer_.data() + at, len});
+    at += len;
+  }
   if (write) {
     // Gather every segment before the disk sees a byte: a bad grant in the
     // last segment must not leave the first ones written.
-    size_t at = 0;
-    for (const auto& g : s.segs) {
-      const size_t len = (g.last_sect - g.first_sect + 1) * kSector;
-      SMARTVM_TRY(grants_.copyFromGuest(g.gref, g.first_sect * kSector, buffer_.data() + at, len));
-      at += len;
-    }
+    SMARTVM_TRY(grants_.copyFromGuestSegs(segs));
     SMARTVM_TRY(disk_.write(sector * kSector, buffer_.data(), bytes, fua));
     ++stats_.writes;
     stats_.sectorsWritten += s.sectors;
     return Status::ok();
   }
   SMARTVM_TRY(disk_.read(sector * kSector, buffer_.data(), bytes));
-  size_t at = 0;
-  for (const auto& g : s.segs) {
-    const size_t len = (g.last_sect - g.first_sect + 1) * kSector;
-    SMARTVM_TRY(grants_.copyToGuest(g.gref, g.first_sect * kSector, buffer_.data() + at, len));
-    at += len;
-  }
+  SMARTVM_TRY(grants_.copyToGuestSegs(segs));
   ++stats_.reads;
   stats_.sectorsRead += s.sectors;
   return Status::ok();
