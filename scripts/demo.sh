@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smart-VM demo: install dependencies, build the release preset, start
-# smartvm-hv and smartvmd, run three guests (pi, dot, selftest) from the
+# smartvm-hv, smartvm-xenstored and smartvmd, run three guests (pi, dot, selftest) from the
 # configs in examples/, show their results, then clean everything up.
 # Needs root and /dev/kvm. Usage: scripts/demo.sh
 set -euo pipefail
@@ -30,18 +30,20 @@ heading "Building the release preset"
 # warning (scripts/test.sh builds with -Werror).
 cmake --preset release -DSMARTVM_WERROR=OFF
 # Only what the demo runs (the tests are built by scripts/test.sh).
-cmake --build --preset release -j"$(nproc)" --target smartvm-hv smartvmd smartvm smartvm_guest
+cmake --build --preset release -j"$(nproc)" --target smartvm-hv smartvm-xenstored smartvmd smartvm smartvm_guest
 
 BIN="$ROOT/build/release/bin"
 GUEST="$ROOT/build/release/guests/smartvm-guest.elf"
-[[ -x $BIN/smartvm-hv && -x $BIN/smartvmd && -x $BIN/smartvm && -f $GUEST ]] || die "build products missing under build/release"
+[[ -x $BIN/smartvm-hv && -x $BIN/smartvm-xenstored && -x $BIN/smartvmd && -x $BIN/smartvm && -f $GUEST ]] || die "build products missing under build/release"
 
 WORK="$(mktemp -d /tmp/smartvm-demo.XXXXXX)"
 HV_PID=""
+XS_PID=""
 D_PID=""
 cleanup() {
   local rc=$?
   [[ -n $D_PID ]] && kill -TERM "$D_PID" 2>/dev/null && wait "$D_PID" 2>/dev/null || true
+  [[ -n $XS_PID ]] && kill -TERM "$XS_PID" 2>/dev/null && wait "$XS_PID" 2>/dev/null || true
   [[ -n $HV_PID ]] && kill -TERM "$HV_PID" 2>/dev/null && wait "$HV_PID" 2>/dev/null || true
   rm -rf "$WORK"
   exit "$rc"
@@ -58,19 +60,26 @@ wait_socket() {  # path pid
   return 1
 }
 
-heading "Starting smartvm-hv and smartvmd (sockets and logs in $WORK)"
+heading "Starting smartvm-hv, smartvm-xenstored and smartvmd (sockets and logs in $WORK)"
 "$BIN/smartvm-hv" --control-socket "$WORK/hv.sock" --log-file "$WORK/hv.log" --log-dir "$WORK/domains" \
   >"$WORK/hv.out" 2>&1 &
 HV_PID=$!
 wait_socket "$WORK/hv.sock" "$HV_PID" || { cat "$WORK/hv.out" >&2; die "smartvm-hv did not start"; }
 echo "smartvm-hv  pid $HV_PID  control socket $WORK/hv.sock"
-"$BIN/smartvmd" --listen "unix:$WORK/smartvmd.sock" --hv-socket "$WORK/hv.sock" --log-file "$WORK/smartvmd.log" \
+# xenstored before smartvmd: smartvmd writes each new domain's nodes there and introduces it.
+"$BIN/smartvm-xenstored" --socket "$WORK/xenstored.sock" --hv-socket "$WORK/hv.sock" --log-file "$WORK/xenstored.log" \
+  >"$WORK/xenstored.out" 2>&1 &
+XS_PID=$!
+wait_socket "$WORK/xenstored.sock" "$XS_PID" || { cat "$WORK/xenstored.out" >&2; die "smartvm-xenstored did not start"; }
+echo "xenstored   pid $XS_PID  socket $WORK/xenstored.sock"
+"$BIN/smartvmd" --listen "unix:$WORK/smartvmd.sock" --hv-socket "$WORK/hv.sock" \
+  --xenstored-socket "$WORK/xenstored.sock" --log-file "$WORK/smartvmd.log" \
   >"$WORK/smartvmd.out" 2>&1 &
 D_PID=$!
 wait_socket "$WORK/smartvmd.sock" "$D_PID" || { cat "$WORK/smartvmd.out" >&2; die "smartvmd did not start"; }
 echo "smartvmd    pid $D_PID  gRPC on unix:$WORK/smartvmd.sock"
 
-sv() { "$BIN/smartvm" --connect "unix:$WORK/smartvmd.sock" "$@"; }
+sv() { "$BIN/smartvm" --connect "unix:$WORK/smartvmd.sock" --xenstored-socket "$WORK/xenstored.sock" "$@"; }
 
 GUESTS=(demo-pi demo-dot demo-selftest)
 heading "Creating guests from examples/"
@@ -106,6 +115,11 @@ done
 heading "smartvm info"
 sv info
 
+heading "xenstore (smartvm xenstore-ls /local/domain)"
+# Through a file: with pipefail, head closing the pipe early would fail the demo.
+sv xenstore-ls /local/domain >"$WORK/xenstore.txt"
+head -n 40 "$WORK/xenstore.txt"
+
 heading "Destroying the guests"
 for g in "${GUESTS[@]}"; do
   echo "\$ smartvm destroy $g"
@@ -115,5 +129,6 @@ sv list
 
 heading "Stopping the daemons"
 kill -TERM "$D_PID"; wait "$D_PID" && echo "smartvmd exited 0"; D_PID=""
+kill -TERM "$XS_PID"; wait "$XS_PID" && echo "smartvm-xenstored exited 0"; XS_PID=""
 kill -TERM "$HV_PID"; wait "$HV_PID" && echo "smartvm-hv exited 0"; HV_PID=""
 heading "Done"

@@ -91,6 +91,28 @@ std::string checkSchedArgs(const CLI::App& sub, const CliCommand& cmd) {
   return "";
 }
 
+void addXenstoreVerbs(CLI::App& app, std::vector<Verb>& verbs, CliCommand& cmd) {
+  CLI::App* ls = addVerb(app, verbs, CliVerb::XenstoreLs, "xenstore-ls",
+                         "print a xenstore subtree with values, one level of indent per depth (Xen's xenstore-ls)");
+  ls->add_option("path", cmd.xsArgs, "the subtree (default /)")->expected(0, 1);
+  ls->add_flag("-p", cmd.xsPerms, "show each node's permissions");
+  CLI::App* read = addVerb(app, verbs, CliVerb::XenstoreRead, "xenstore-read", "print xenstore values, one a line");
+  read->add_option("path", cmd.xsArgs, "nodes to read")->required();
+  CLI::App* write =
+      addVerb(app, verbs, CliVerb::XenstoreWrite, "xenstore-write", "write xenstore values (missing parents are made)");
+  write->add_option("path-value", cmd.xsArgs, "PATH VALUE [PATH VALUE...]")->required();
+  CLI::App* rm = addVerb(app, verbs, CliVerb::XenstoreRm, "xenstore-rm", "remove xenstore nodes and everything below");
+  rm->add_option("path", cmd.xsArgs, "nodes to remove")->required();
+  CLI::App* list = addVerb(app, verbs, CliVerb::XenstoreList, "xenstore-list", "print a node's children, one a line");
+  list->add_option("path", cmd.xsArgs, "the node")->required()->expected(1);
+  CLI::App* watch = addVerb(app, verbs, CliVerb::XenstoreWatch, "xenstore-watch",
+                            "print the path of each change at or below PATH (the first comes at once) until Ctrl-C");
+  watch->add_option("path", cmd.xsArgs, "the node to watch (or @introduceDomain, @releaseDomain)")
+      ->required()
+      ->expected(1);
+  watch->add_option("-n", cmd.watchCount, "stop after this many events")->check(CLI::PositiveNumber);
+}
+
 std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
   std::vector<Verb> verbs;
   CLI::App* create = addVerb(app, verbs, CliVerb::Create, "create", "create a domain from an xl config file");
@@ -115,6 +137,7 @@ std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
                            "send debug keys to the hypervisor (q: VIRQ_DEBUG to every guest vCPU); see dmesg");
   keys->add_option("keys", cmd.keys, "the keys, e.g. q")->required();
   addSchedVerbs(app, verbs, cmd);
+  addXenstoreVerbs(app, verbs, cmd);
   return verbs;
 }
 
@@ -131,11 +154,15 @@ std::string usageError(const CLI::App& app, const CLI::ParseError& e) {
 
 }  // namespace
 
-CliArgs parseCliArgs(int argc, const char* const* argv, const char* envConnect) {
+CliArgs parseCliArgs(int argc, const char* const* argv, const char* envConnect, const char* envXenstored) {
   CliCommand cmd;
   if (envConnect != nullptr && *envConnect != '\0') cmd.connect = envConnect;
+  if (envXenstored != nullptr && *envXenstored != '\0') cmd.xenstored = envXenstored;
   CLI::App app{"smartvm: manage Smart-VM domains through smartvmd, in the style of xl.", "smartvm"};
   app.add_option("--connect", cmd.connect, "smartvmd's address: unix:/path or host:port ($SMARTVM_CONNECT)")
+      ->capture_default_str();
+  app.add_option("--xenstored-socket", cmd.xenstored,
+                 "smartvm-xenstored's socket, for the xenstore-* commands ($SMARTVM_XENSTORED_SOCKET)")
       ->capture_default_str();
   app.require_subcommand(1);
   const std::vector<Verb> verbs = addVerbs(app, cmd);
@@ -155,6 +182,12 @@ CliArgs parseCliArgs(int argc, const char* const* argv, const char* envConnect) 
   for (const Verb& v : verbs) {
     if (!v.app->parsed()) continue;
     cmd.verb = v.verb;
+    if (v.verb == CliVerb::XenstoreWrite && cmd.xsArgs.size() % 2 != 0) {
+      result.exitCode = 1;
+      result.err = "smartvm: xenstore-write takes PATH VALUE pairs; '" + cmd.xsArgs.back() +
+                   "' has no value (see 'smartvm xenstore-write --help')\n";
+      return result;
+    }
     if (v.verb != CliVerb::SchedCredit && v.verb != CliVerb::SchedParallel) continue;
     if (const std::string problem = checkSchedArgs(*v.app, cmd); !problem.empty()) {
       result.exitCode = 1;

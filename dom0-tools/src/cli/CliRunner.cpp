@@ -6,6 +6,7 @@
 #include "smartvm/dom0/cli/EventChannelFormat.h"
 #include "smartvm/dom0/cli/HostInfoFormat.h"
 #include "smartvm/dom0/cli/RpcErrorFormat.h"
+#include "smartvm/dom0/cli/XenstoreCommands.h"
 #include "smartvm/dom0/config/XlConfig.h"
 
 namespace smartvm::dom0 {
@@ -37,6 +38,12 @@ int CliRunner::run(const CliCommand& cmd) {
     case CliVerb::SchedParallel: return sched(cmd);
     case CliVerb::VcpuPin: return vcpuPin(cmd);
     case CliVerb::VcpuList: return vcpuList(cmd);
+    case CliVerb::XenstoreLs:
+    case CliVerb::XenstoreRead:
+    case CliVerb::XenstoreWrite:
+    case CliVerb::XenstoreRm:
+    case CliVerb::XenstoreList:
+    case CliVerb::XenstoreWatch: return XenstoreCommands(out_, err_).run(cmd);
   }
   return fail("unknown command");
 }

@@ -9,7 +9,8 @@
 #include "smartvm/dom0/cli/CliRunner.h"
 
 int main(int argc, char** argv) {
-  const auto args = smartvm::dom0::parseCliArgs(argc, argv, std::getenv("SMARTVM_CONNECT"));
+  const auto args = smartvm::dom0::parseCliArgs(argc, argv, std::getenv("SMARTVM_CONNECT"),
+                                                   std::getenv("SMARTVM_XENSTORED_SOCKET"));
   std::cout << args.out << std::flush;
   std::cerr << args.err << std::flush;
   if (!args.command) return args.exitCode;

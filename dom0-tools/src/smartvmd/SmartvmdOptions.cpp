@@ -13,6 +13,10 @@ SmartvmdArgs parseSmartvmdArgs(int argc, const char* const* argv) {
       "smartvmd"};
   app.add_option("--listen", opts.listen, "where to serve the API: unix:/path or host:port")->capture_default_str();
   app.add_option("--hv-socket", opts.hvSocket, "smartvm-hv's control socket")->capture_default_str();
+  app.add_option("--xenstored-socket", opts.xenstoredSocket,
+                 "smartvm-xenstored's socket: domains' xenstore nodes and INTRODUCE; \"\" for none "
+                 "(domains start without xenstored, with a warning)")
+      ->capture_default_str();
   app.add_option("--log-file", opts.logFile, "log file (its directory is created); empty for stderr only")
       ->capture_default_str();
   app.add_option("--log-level", opts.logLevel, "trace, debug, info, warn, error or off")

@@ -8,7 +8,23 @@
 
 namespace smartvm::dom0 {
 
-SmartvmdServer::~SmartvmdServer() { shutdown(std::chrono::milliseconds(0)); }
+SmartvmdServer::SmartvmdServer(const std::string& hvSocket, const std::string& xenstoredSocket)
+    : hv_(hvSocket), core_(hv_), service_(core_) {
+  if (!xenstoredSocket.empty()) {
+    xenstore_ = std::make_unique<XenstoreDomains>(xenstoredSocket);
+    core_.addHooks(*xenstore_);
+  }
+  if (!core_.hooks().empty()) {
+    // Restarts in place and domains that go on their own reach the hooks through it.
+    monitor_ = std::make_unique<DomainMonitor>(hv_, core_.hooks());
+    core_.addHooks(*monitor_);
+  }
+}
+
+SmartvmdServer::~SmartvmdServer() {
+  shutdown(std::chrono::milliseconds(0));
+  if (monitor_) monitor_->stop();
+}
 
 Status SmartvmdServer::start(const std::string& listen) {
   SMARTVM_ASSIGN_OR_RETURN(const ListenAddress address, ListenAddress::parse(listen));
@@ -26,6 +42,7 @@ Status SmartvmdServer::start(const std::string& listen) {
     return errnoStatus("chmod " + address.unixPath);
   }
   spdlog::info("serving smartvm.v1.Toolstack on {}, smartvm-hv at {}", address.grpcUri, hv_.socketPath());
+  if (monitor_) monitor_->start();
   return Status::ok();
 }
 
@@ -37,6 +54,7 @@ void SmartvmdServer::shutdown(std::chrono::milliseconds grace) {
   if (!server_ || stopped_.exchange(true)) return;
   spdlog::info("shutting down the API server ({} ms grace); domains keep running", grace.count());
   server_->Shutdown(std::chrono::system_clock::now() + grace);
+  if (monitor_) monitor_->stop();
 }
 
 std::shared_ptr<grpc::Channel> SmartvmdServer::inProcessChannel() {

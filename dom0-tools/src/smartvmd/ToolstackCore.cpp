@@ -38,6 +38,10 @@ Result<v1::DomainInfo> ToolstackCore::create(const v1::DomainConfig& config) con
   *request.mutable_create()->mutable_config() = config;
   SMARTVM_ASSIGN_OR_RETURN(Response response, hv_.call(std::move(request)));
   if (!response.has_domain()) return missingResult("create", "the new domain");
+  // The guest may already run (libxl writes first and unpauses after, but a
+  // domain created paused here would also restart paused in smartvm-hv): what
+  // it sends on its ring before INTRODUCE waits there, as a fresh binding starts pending.
+  for (DomainHooks* h : hooks_) h->onCreated(response.domain());
   return std::move(*response.mutable_domain());
 }
 
@@ -104,6 +108,7 @@ Result<uint32_t> ToolstackCore::destroy(const std::string& ref) const {
   Request request;
   request.mutable_destroy()->set_domid(domid);
   SMARTVM_TRY(callOnDomain(std::move(request), ref).status());
+  for (DomainHooks* h : hooks_) h->onDestroyed(domid);
   return domid;
 }
 

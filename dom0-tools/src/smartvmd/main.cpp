@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   sigaddset(&stopSignals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
-  smartvm::dom0::SmartvmdServer server(opts.hvSocket);
+  smartvm::dom0::SmartvmdServer server(opts.hvSocket, opts.xenstoredSocket);
   if (auto s = server.start(opts.listen); !s.isOk()) {
     spdlog::error("{}", s.toString());
     return 1;

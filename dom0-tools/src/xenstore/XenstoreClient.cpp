@@ -59,6 +59,19 @@ Status XenstoreClient::unwatch(const std::string& path, const std::string& token
   return okStatus(request(XS_UNWATCH, z(path) + z(token), 0));
 }
 
+Status XenstoreClient::introduce(uint32_t domid, uint64_t mfn, uint32_t port) {
+  return okStatus(request(XS_INTRODUCE, z(std::to_string(domid)) + z(std::to_string(mfn)) + z(std::to_string(port)), 0));
+}
+
+Status XenstoreClient::release(uint32_t domid) { return okStatus(request(XS_RELEASE, z(std::to_string(domid)), 0)); }
+
+Result<bool> XenstoreClient::isIntroduced(uint32_t domid) {
+  SMARTVM_ASSIGN_OR_RETURN(std::string reply, request(XS_IS_DOMAIN_INTRODUCED, z(std::to_string(domid)), 0));
+  const auto answer = xsOneArg(reply);
+  if (!answer || (*answer != "T" && *answer != "F")) return error(EPROTO, "bad IS_DOMAIN_INTRODUCED reply");
+  return *answer == "T";
+}
+
 Result<uint32_t> XenstoreClient::transactionStart() {
   SMARTVM_ASSIGN_OR_RETURN(std::string reply, request(XS_TRANSACTION_START, z(""), 0));
   const auto id = xsOneArg(reply);

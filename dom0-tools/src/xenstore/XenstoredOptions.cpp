@@ -9,9 +9,13 @@ XenstoredArgs parseXenstoredArgs(int argc, const char* const* argv) {
   XenstoredOptions opts;
   CLI::App app{
       "smartvm-xenstored: the xenstore daemon of dom0. Serves the Xen xenstore wire protocol "
-      "(docs/misc/xenstore.txt) to dom0 clients on a Unix socket.",
+      "(docs/misc/xenstore.txt) to dom0 clients on a Unix socket and to guests on their rings "
+      "(attached on INTRODUCE through smartvm-hv).",
       "smartvm-xenstored"};
   app.add_option("--socket", opts.socket, "Unix socket to serve; clients on it act as dom0")->capture_default_str();
+  app.add_option("--hv-socket", opts.hvSocket,
+                 "smartvm-hv's control socket: maps guests' rings, binds their ports, tells dead domains")
+      ->capture_default_str();
   app.add_option("--log-file", opts.logFile, "log file (its directory is created); empty for stderr only")
       ->capture_default_str();
   app.add_option("--log-level", opts.logLevel, "trace, debug, info, warn, error or off")

@@ -161,6 +161,10 @@ Result<std::string> XsServerCore::doIntroduce(XsConnection& conn, std::string_vi
 Result<std::string> XsServerCore::doRelease(XsConnection& conn, std::string_view payload) {
   if (conn.domid() != 0) return error(EACCES, "only dom0 releases domains");
   SMARTVM_ASSIGN_OR_RETURN(uint32_t domid, domidArg(payload));
+  return okOr(releaseDomain(domid));
+}
+
+Status XsServerCore::releaseDomain(uint32_t domid) {
   if (introduced_.erase(domid) == 0) return error(ENOENT, "domain " + std::to_string(domid) + " not introduced");
   for (auto& [id, other] : conns_) {
     if (other->domid() != domid) continue;
@@ -168,9 +172,16 @@ Result<std::string> XsServerCore::doRelease(XsConnection& conn, std::string_view
     db_.dropTransactions(id);
     other->close();
   }
+  // The hook may destroy the domain's ring connection (and so erase it from conns_): not while iterating.
   if (hooks_.release) hooks_.release(domid);
   fireSpecial("@releaseDomain");
-  return kOk;
+  return Status::ok();
+}
+
+std::vector<uint32_t> XsServerCore::introducedDomains() const {
+  std::vector<uint32_t> out;
+  for (const auto& [domid, mfn] : introduced_) out.push_back(domid);
+  return out;
 }
 
 Result<std::string> XsServerCore::doDomainQuery(uint32_t type, std::string_view payload) {

@@ -39,34 +39,59 @@ Status XsSocketServer::listen(const std::string& path) {
 }
 
 Status XsSocketServer::run(int stopFd) {
-  std::vector<pollfd> fds;
   for (;;) {
-    fds.clear();
-    fds.push_back({stopFd, POLLIN, 0});
-    fds.push_back({listen_.get(), POLLIN, 0});
-    for (auto& [fd, client] : clients_) {
-      const XsConnection* conn = core_.connection(client.connId);
-      const bool backlog = !client.pending.empty() || (conn != nullptr && conn->hasOutput());
-      fds.push_back({fd, static_cast<short>(POLLIN | (backlog ? POLLOUT : 0)), 0});
-    }
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      return errnoStatus("poll");
-    }
-    if (fds[0].revents != 0) return Status::ok();
-    if (fds[1].revents & POLLIN) acceptClient();
-    for (size_t i = 2; i < fds.size(); ++i) {
-      auto it = clients_.find(fds[i].fd);
-      if (it == clients_.end() || fds[i].revents == 0) continue;
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) && !readFrom(it->second)) dropClient(fds[i].fd);
-    }
-    // Watch events land on any connection, so every client is flushed, not only the active ones.
-    std::vector<int> gone;
-    for (auto& [fd, client] : clients_) {
-      if (!flush(client)) gone.push_back(fd);
-    }
-    for (int fd : gone) dropClient(fd);
+    SMARTVM_ASSIGN_OR_RETURN(const bool more, runOnce(stopFd, -1));
+    if (!more) return Status::ok();
   }
+}
+
+void XsSocketServer::watchFd(int fd, std::function<void()> onReadable) {
+  watched_[fd] = Watched{nextSerial_++, std::move(onReadable)};
+}
+
+void XsSocketServer::unwatchFd(int fd) { watched_.erase(fd); }
+
+Result<bool> XsSocketServer::runOnce(int stopFd, int timeoutMs) {
+  std::vector<pollfd> fds;
+  fds.push_back({stopFd, POLLIN, 0});
+  fds.push_back({listen_.get(), POLLIN, 0});
+  for (auto& [fd, client] : clients_) {
+    const XsConnection* conn = core_.connection(client.connId);
+    const bool backlog = !client.pending.empty() || (conn != nullptr && conn->hasOutput());
+    fds.push_back({fd, static_cast<short>(POLLIN | (backlog ? POLLOUT : 0)), 0});
+  }
+  const size_t firstWatched = fds.size();
+  std::vector<uint64_t> serials;
+  for (auto& [fd, w] : watched_) {
+    fds.push_back({fd, POLLIN, 0});
+    serials.push_back(w.serial);
+  }
+  if (::poll(fds.data(), fds.size(), timeoutMs) < 0) {
+    if (errno == EINTR) return true;
+    return errnoStatus("poll");
+  }
+  if (fds[0].revents != 0) return false;
+  if (fds[1].revents & POLLIN) acceptClient();
+  for (size_t i = 2; i < firstWatched; ++i) {
+    auto it = clients_.find(fds[i].fd);
+    if (it == clients_.end() || fds[i].revents == 0) continue;
+    if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) && !readFrom(it->second)) dropClient(fds[i].fd);
+  }
+  for (size_t i = firstWatched; i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    // An earlier callback may have removed this watch, or replaced it with another on the same number.
+    auto it = watched_.find(fds[i].fd);
+    if (it == watched_.end() || it->second.serial != serials[i - firstWatched]) continue;
+    auto callback = it->second.onReadable;  // a copy: the callback may unwatch itself
+    callback();
+  }
+  // Watch events land on any connection, so every client is flushed, not only the active ones.
+  std::vector<int> gone;
+  for (auto& [fd, client] : clients_) {
+    if (!flush(client)) gone.push_back(fd);
+  }
+  for (int fd : gone) dropClient(fd);
+  return true;
 }
 
 void XsSocketServer::acceptClient() {

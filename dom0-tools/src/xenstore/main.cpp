@@ -9,6 +9,8 @@
 #include "smartvm/Log.h"
 #include "smartvm/UniqueFd.h"
 #include "smartvm/dom0/xenstore/XenstoredOptions.h"
+#include "smartvm/dom0/xenstore/XsDomainAttacher.h"
+#include "smartvm/dom0/xenstore/XsHvGuestAccess.h"
 #include "smartvm/dom0/xenstore/XsSocketServer.h"
 
 namespace {
@@ -51,6 +53,14 @@ int main(int argc, char** argv) {
   XsServerCore core;
   XsSocketServer server(core);
   if (auto s = server.listen(opts.socket); !s.isOk()) return fail(s);
+  // Guests are served through smartvm-hv; dom0 clients are served even while it is down.
+  XsHvGuestAccess hv(opts.hvSocket);
+  XsDomainAttacher attacher(core, server, hv);
+  if (attacher.bindDomExc().isOk()) {
+    spdlog::info("smartvm-hv at {}: guests are attached on INTRODUCE", opts.hvSocket);
+  } else {
+    spdlog::warn("smartvm-hv is not reachable at {}: INTRODUCE fails until it is (--hv-socket)", opts.hvSocket);
+  }
   if (auto s = server.run(stopFd.get()); !s.isOk()) return fail(s);
   spdlog::info("smartvm-xenstored stopped");
   return 0;

@@ -141,6 +141,12 @@ Response FakeHv::answerLocked(const Request& req, Lock& lock) {
       d.info.set_memory_mib(c.memory_mib());
       d.info.set_vcpus(c.vcpus());
       *d.info.mutable_config() = c;
+      if (ringsOnCreate) {
+        d.info.set_store_gfn(0xfe000 + d.info.domid());
+        d.info.set_store_port(1);
+        d.info.set_console_gfn(0xfd000 + d.info.domid());
+        d.info.set_console_port(2);
+      }
       *out.mutable_domain() = d.info;
       doms_[d.info.domid()] = d;
       break;
@@ -308,6 +314,16 @@ uint32_t FakeHv::addDomain(const std::string& name, v1::LifecycleAction onPowero
   d.info.mutable_config()->set_on_reboot(onReboot);
   doms_[d.info.domid()] = d;
   return d.info.domid();
+}
+
+void FakeHv::setRings(uint32_t domid, uint64_t storeGfn, uint32_t storePort, uint64_t consoleGfn,
+                      uint32_t consolePort) {
+  Lock lock(mu_);
+  v1::DomainInfo& info = doms_.at(domid).info;
+  info.set_store_gfn(storeGfn);
+  info.set_store_port(storePort);
+  info.set_console_gfn(consoleGfn);
+  info.set_console_port(consolePort);
 }
 
 void FakeHv::appendConsole(uint32_t domid, const std::string& bytes) {

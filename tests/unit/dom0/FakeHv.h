@@ -44,6 +44,10 @@ class FakeHv {
   /// Answers a `wait` that times out with ETIMEDOUT instead of the still-running domain.
   void setWaitTimeoutIsError(bool on);
   void setHook(Hook hook);
+  /// Gives a domain xenstore and console rings, as smartvm-hv reports them in DomainInfo.
+  void setRings(uint32_t domid, uint64_t storeGfn, uint32_t storePort, uint64_t consoleGfn, uint32_t consolePort);
+  /// When set, `create` gives each new domain rings: store gfn 0xfe000 + domid, port 1; console 0xfd000 + domid, port 2.
+  bool ringsOnCreate = false;
 
   std::optional<v1::DomainInfo> domain(uint32_t domid) const;
   /// Every request received, in order.

@@ -147,12 +147,14 @@ class XenstoredBinaryTest : public ::testing::Test {
       ::waitpid(pid_, nullptr, 0);
     }
   }
-  void start(const std::string& socket) {
+  /// Runs the daemon with smartvm-hv's socket somewhere nothing listens, logging to `logFile`.
+  void start(const std::string& socket, const std::string& logFile = "") {
+    const std::string hv = dir_.file("no-hv.sock");
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
-      ::execl(SMARTVM_XENSTORED_BIN, SMARTVM_XENSTORED_BIN, "--socket", socket.c_str(), "--log-file", "", "--log-level",
-              "warn", static_cast<char*>(nullptr));
+      ::execl(SMARTVM_XENSTORED_BIN, SMARTVM_XENSTORED_BIN, "--socket", socket.c_str(), "--hv-socket", hv.c_str(),
+              "--log-file", logFile.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
       ::_exit(127);
     }
   }
@@ -197,6 +199,32 @@ TEST_F(XenstoredBinaryTest, ServesItsSocketAndStopsOnSigterm) {
   EXPECT_FALSE(std::filesystem::exists(sock)) << "the socket is removed on exit";
 }
 
+TEST_F(XenstoredBinaryTest, IntroduceFailsClearlyWithoutSmartvmHv) {
+  const std::string sock = dir_.file("xenstored.sock");
+  const std::string log = dir_.file("xenstored.log");
+  start(sock, log);
+  XsSocketClient c;
+  ASSERT_TRUE(c.connect(sock));
+  ASSERT_TRUE(c.send(XS_INTRODUCE, 1, z("4") + z("4096") + z("3")));
+  auto m = c.receive();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(text(*m), "E:EIO");
+  ASSERT_TRUE(c.send(XS_IS_DOMAIN_INTRODUCED, 2, z("4")));
+  m = c.receive();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(text(*m), z("F"));
+  ASSERT_TRUE(c.send(XS_WRITE, 3, z("/dom0/still") + "served"));
+  m = c.receive();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(text(*m), kOk) << "dom0 clients are served without smartvm-hv";
+  const int status = stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("INTRODUCE dom4"), std::string::npos) << text;
+  EXPECT_NE(text.find("cannot reach smartvm-hv at " + dir_.file("no-hv.sock")), std::string::npos) << text;
+}
+
 TEST_F(XenstoredBinaryTest, HelpNamesTheSocketOption) {
   const std::string out = dir_.file("help.txt");
   const std::string cmd = std::string(SMARTVM_XENSTORED_BIN) + " --help > " + out;
@@ -205,6 +233,7 @@ TEST_F(XenstoredBinaryTest, HelpNamesTheSocketOption) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("--socket"), std::string::npos);
   EXPECT_NE(text.find("/run/smartvm/xenstored.sock"), std::string::npos);
+  EXPECT_NE(text.find("--hv-socket"), std::string::npos);
 }
 
 }  // namespace

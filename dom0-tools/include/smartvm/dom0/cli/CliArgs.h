@@ -9,12 +9,15 @@ namespace smartvm::dom0 {
 
 enum class CliVerb {
   Create, List, Console, Pause, Unpause, Destroy, Shutdown, Reboot, Info, Dmesg, EvtchnList, DebugKeys,
-  SchedCredit, SchedParallel, VcpuPin, VcpuList
+  SchedCredit, SchedParallel, VcpuPin, VcpuList,
+  // Xen's xenstore-* tools, talking to smartvm-xenstored directly (XenstoreCommands).
+  XenstoreLs, XenstoreRead, XenstoreWrite, XenstoreRm, XenstoreList, XenstoreWatch
 };
 
 /// One parsed invocation; fields not used by the verb keep their defaults.
 struct CliCommand {
   static constexpr const char* kDefaultConnect = "unix:/run/smartvm/smartvmd.sock";
+  static constexpr const char* kDefaultXenstored = "/run/smartvm/xenstored.sock";
 
   std::string connect = kDefaultConnect;  ///< smartvmd's address (gRPC target)
   CliVerb verb = CliVerb::List;
@@ -43,6 +46,11 @@ struct CliCommand {
   std::optional<int64_t> gangShare;    ///< sched-parallel -G
   std::string vcpu;                    ///< vcpu-pin: a vCPU number or "all"
   std::string cpus;                    ///< vcpu-pin: xl CPU list
+  // xenstore-*: paths (and values, for xenstore-write: path value path value ...)
+  std::string xenstored = kDefaultXenstored;  ///< smartvm-xenstored's socket
+  std::vector<std::string> xsArgs;
+  bool xsPerms = false;                ///< xenstore-ls -p: each node's permissions
+  std::optional<int64_t> watchCount;   ///< xenstore-watch -n: stop after this many events
 
   /// sched-*: the global parameters are meant (-s, -t, -r, -g, -G).
   bool schedGlobalScope() const { return schedGlobal || tsliceMs || ratelimitUs || gangSliceMs || gangShare; }
@@ -60,7 +68,8 @@ struct CliArgs {
 };
 
 /// Parses `smartvm [--connect ADDR] COMMAND ...`. `envConnect` is $SMARTVM_CONNECT
-/// (nullptr when unset): it replaces the default, and --connect replaces it. Never throws.
-CliArgs parseCliArgs(int argc, const char* const* argv, const char* envConnect);
+/// (nullptr when unset): it replaces the default, and --connect replaces it.
+/// `envXenstored` ($SMARTVM_XENSTORED_SOCKET) does the same for --xenstored-socket. Never throws.
+CliArgs parseCliArgs(int argc, const char* const* argv, const char* envConnect, const char* envXenstored = nullptr);
 
 }  // namespace smartvm::dom0

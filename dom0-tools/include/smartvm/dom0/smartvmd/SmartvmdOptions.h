@@ -9,9 +9,11 @@ struct SmartvmdOptions {
   static constexpr const char* kDefaultListen = "unix:/run/smartvm/smartvmd.sock";
   static constexpr const char* kDefaultHvSocket = "/run/smartvm/hv.sock";
   static constexpr const char* kDefaultLogFile = "/var/log/smartvm/smartvmd.log";
+  static constexpr const char* kDefaultXenstoredSocket = "/run/smartvm/xenstored.sock";
 
   std::string listen = kDefaultListen;
   std::string hvSocket = kDefaultHvSocket;
+  std::string xenstoredSocket = kDefaultXenstoredSocket;  ///< smartvm-xenstored; "" = write no xenstore nodes
   std::string logFile = kDefaultLogFile;  ///< empty: log to stderr only
   std::string logLevel = "info";
 };

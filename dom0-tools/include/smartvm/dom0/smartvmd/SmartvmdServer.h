@@ -10,8 +10,10 @@
 
 #include "smartvm/Status.h"
 #include "smartvm/dom0/smartvmd/ControlClient.h"
+#include "smartvm/dom0/smartvmd/DomainMonitor.h"
 #include "smartvm/dom0/smartvmd/ToolstackCore.h"
 #include "smartvm/dom0/smartvmd/ToolstackService.h"
+#include "smartvm/dom0/smartvmd/XenstoreDomains.h"
 
 namespace smartvm::dom0 {
 
@@ -20,7 +22,8 @@ class SmartvmdServer {
   /// Mode of smartvmd's unix socket: root (and the socket's group) only, as xl needs root.
   static constexpr unsigned kSocketMode = 0660;
 
-  explicit SmartvmdServer(const std::string& hvSocket) : hv_(hvSocket), core_(hv_), service_(core_) {}
+  /// `xenstoredSocket` empty: no xenstore nodes (and no domain monitor), as in tests without xenstored.
+  explicit SmartvmdServer(const std::string& hvSocket, const std::string& xenstoredSocket = {});
   ~SmartvmdServer();
   SmartvmdServer(const SmartvmdServer&) = delete;
   SmartvmdServer& operator=(const SmartvmdServer&) = delete;
@@ -38,7 +41,9 @@ class SmartvmdServer {
 
  private:
   ControlClient hv_;
+  std::unique_ptr<XenstoreDomains> xenstore_;
   ToolstackCore core_;
+  std::unique_ptr<DomainMonitor> monitor_;
   ToolstackService service_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<bool> stopped_{false};

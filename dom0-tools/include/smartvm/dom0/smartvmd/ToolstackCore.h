@@ -10,6 +10,7 @@
 #include "smartvm/Result.h"
 #include "smartvm/dom0/smartvmd/ConsoleFollower.h"
 #include "smartvm/dom0/smartvmd/ControlClient.h"
+#include "smartvm/dom0/smartvmd/DomainHooks.h"
 #include "smartvm/dom0/smartvmd/PollLoop.h"
 #include "smartvm/v1/toolstack.pb.h"
 
@@ -22,6 +23,11 @@ class ToolstackCore {
   using ChunkSink = ConsoleFollower::ChunkSink;
 
   explicit ToolstackCore(const ControlClient& hv) : hv_(hv) {}
+
+  /// Called after each successful create and destroy (xenstore nodes, backends),
+  /// in the order added. Add before serving: the list is not locked.
+  void addHooks(DomainHooks& hooks) { hooks_.push_back(&hooks); }
+  const std::vector<DomainHooks*>& hooks() const { return hooks_; }
 
   /// Creates a domain from a checked config (see DomainConfigRules::validate).
   Result<v1::DomainInfo> create(const v1::DomainConfig& config) const;
@@ -72,6 +78,7 @@ class ToolstackCore {
   static Result<v1::SchedParams> schedParamsOf(control::v1::Response response, const char* op);
 
   const ControlClient& hv_;
+  std::vector<DomainHooks*> hooks_;
 };
 
 /// The not-found error for a domain reference, as every call words it.

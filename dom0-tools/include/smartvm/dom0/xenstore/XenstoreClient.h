@@ -41,6 +41,11 @@ class XenstoreClient {
   Result<uint32_t> transactionStart();
   /// EAGAIN when the transaction conflicted: the caller retries it from the start.
   [[nodiscard]] Status transactionEnd(uint32_t tx, bool commit);
+  /// INTRODUCE: xenstored attaches the guest's ring (`mfn` is its store gfn) and event channel.
+  [[nodiscard]] Status introduce(uint32_t domid, uint64_t mfn, uint32_t port);
+  /// RELEASE: xenstored detaches the guest; ENOENT if it was not introduced.
+  [[nodiscard]] Status release(uint32_t domid);
+  Result<bool> isIntroduced(uint32_t domid);
   /// The next watch event; ETIMEDOUT if none came within `timeout`.
   Result<XsEvent> waitEvent(std::chrono::milliseconds timeout);
 

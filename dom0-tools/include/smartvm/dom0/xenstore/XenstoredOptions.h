@@ -8,8 +8,10 @@ namespace smartvm::dom0::xenstore {
 struct XenstoredOptions {
   static constexpr const char* kDefaultSocket = "/run/smartvm/xenstored.sock";
   static constexpr const char* kDefaultLogFile = "/var/log/smartvm/xenstored.log";
+  static constexpr const char* kDefaultHvSocket = "/run/smartvm/hv.sock";
 
   std::string socket = kDefaultSocket;
+  std::string hvSocket = kDefaultHvSocket;  ///< smartvm-hv's control socket: guest rings, ports, domain deaths
   std::string logFile = kDefaultLogFile;  ///< empty: log to stderr only
   std::string logLevel = "info";
 };

@@ -46,6 +46,13 @@ class XsServerCore {
 
   XenstoreDb& db() { return db_; }
   bool isIntroduced(uint32_t domid) const { return domid == 0 || introduced_.count(domid) != 0; }
+  /// The introduced guests (dom0 not included), in domid order.
+  std::vector<uint32_t> introducedDomains() const;
+  /// What RELEASE does, for a domain xenstored itself found dead: its
+  /// connections close, the release hook runs, @releaseDomain fires. ENOENT if not introduced.
+  [[nodiscard]] Status releaseDomain(uint32_t domid);
+  /// Fires a special watch ("@releaseDomain" for a domain that shut down, as xenstored does).
+  void fireSpecialWatch(const std::string& name) { fireSpecial(name); }
 
  private:
   Result<std::string> dispatch(XsConnection& conn, const XsMessage& msg);

@@ -2,9 +2,11 @@
 // dom0's door to xenstored: a Unix socket whose clients are privileged
 // (domid 0), served by one thread with poll(2), as C xenstored serves its socket.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
+#include "smartvm/Result.h"
 #include "smartvm/Status.h"
 #include "smartvm/UniqueFd.h"
 #include "smartvm/dom0/xenstore/XsServerCore.h"
@@ -23,7 +25,17 @@ class XsSocketServer {
   [[nodiscard]] Status listen(const std::string& path);
   /// Serves clients until `stopFd` is readable (an eventfd, a signalfd).
   [[nodiscard]] Status run(int stopFd);
+  /// One round of the loop: waits up to `timeoutMs` (-1 = no limit) for any
+  /// descriptor, handles what is ready. False once `stopFd` is readable.
+  [[nodiscard]] Result<bool> runOnce(int stopFd, int timeoutMs);
   size_t clientCount() const { return clients_.size(); }
+
+  /// Adds `fd` to the loop: `onReadable` runs when it polls readable (guest
+  /// event channels, VIRQ_DOM_EXC). The callback may add and remove watches,
+  /// its own included. The caller keeps the fd open until unwatchFd.
+  void watchFd(int fd, std::function<void()> onReadable);
+  void unwatchFd(int fd);
+  size_t watchedFdCount() const { return watched_.size(); }
 
  private:
   struct Client {
@@ -42,6 +54,12 @@ class XsSocketServer {
   UniqueFd listen_;
   std::string path_;
   std::map<int, Client> clients_;
+  struct Watched {
+    uint64_t serial = 0;  // tells a re-added fd from the one polled
+    std::function<void()> onReadable;
+  };
+  std::map<int, Watched> watched_;
+  uint64_t nextSerial_ = 1;
 };
 
 }  // namespace smartvm::dom0::xenstore
