@@ -1,5 +1,6 @@
 #include "kernel/Console.h"
 
+#include "kernel/ConsoleRing.h"
 #include "kernel/Hypercall.h"
 #include "kernel/Xen.h"
 
@@ -7,7 +8,10 @@ namespace console {
 
 void write(Str text) {
   if (!xen::ready() || text.size == 0) return;
-  xen::consoleWrite(text.data, text.size);
+  // The ring once it is up (kernel/ConsoleRing.h); what it cannot take goes
+  // through console_io, so no output is ever lost.
+  const size_t done = consolering::write(text);
+  if (done < text.size) xen::consoleWrite(text.data + done, text.size - done);
 }
 
 void print(Str text) {
@@ -19,5 +23,7 @@ void print(Str text) {
 }
 
 void print(const Line& line) { print(line.view()); }
+
+void flush() { consolering::flush(); }
 
 }  // namespace console

@@ -51,6 +51,16 @@ inline long vcpuOp(int cmd, unsigned vcpu, void* arg) {
 
 inline long eventChannelOp(int cmd, void* arg) { return hypercall<__HYPERVISOR_event_channel_op>(cmd, ptr(arg)); }
 
+/// HVMOP_get_param on this domain; value is 0 when the call fails.
+inline long getHvmParam(uint32_t index, uint64_t& value) {
+  xen_hvm_param_t p{};
+  p.domid = DOMID_SELF;
+  p.index = index;
+  long rc = hvmOp(HVMOP_get_param, &p);
+  value = rc == 0 ? p.value : 0;
+  return rc;
+}
+
 /// The legacy singleshot timer: absolute Xen system time in ns, 0 cancels.
 inline long setTimerOp(uint64_t timeoutAbsNs) { return hypercall<__HYPERVISOR_set_timer_op>(timeoutAbsNs); }
 

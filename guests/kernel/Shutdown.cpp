@@ -9,6 +9,7 @@ namespace {
 
 [[noreturn]] void shutdown(unsigned reason) {
   if (xen::ready()) {
+    console::flush();  // what is still in the console ring would be lost
     sched_shutdown request{};
     request.reason = reason;
     xen::schedOp(SCHEDOP_shutdown, &request);

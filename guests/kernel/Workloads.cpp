@@ -20,6 +20,9 @@ const Workload kWorkloads[] = {
     {"wait", runWait, nullptr},
     {"flood", runFlood, nullptr},
     {"par", runPar, nullptr},
+    {"blk", runBlk, nullptr},
+    {"xenstore", runXenstore, nullptr},
+    {"echo", runEcho, nullptr},
 };
 
 }  // namespace

@@ -36,4 +36,12 @@ bool ready() { return gReady; }
 
 uint32_t cpuidBase() { return gBase; }
 
+bool domid(uint32_t& out) {
+  if (!gReady || cpu::cpuid(gBase).eax < gBase + 4) return false;
+  const cpu::CpuidResult r = cpu::cpuid(gBase + 4);
+  if ((r.eax & XEN_HVM_CPUID_DOMID_PRESENT) == 0) return false;
+  out = r.ecx;
+  return true;
+}
+
 }  // namespace xen

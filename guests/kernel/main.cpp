@@ -1,6 +1,7 @@
 // kernel_main: from the long-mode switch in pvh/entry.S to the workload.
 #include "kernel/Cmdline.h"
 #include "kernel/Console.h"
+#include "kernel/ConsoleRing.h"
 #include "kernel/Cpu.h"
 #include "kernel/Events.h"
 #include "kernel/Hypercall.h"
@@ -36,6 +37,14 @@ void initMemory(const pvh::StartInfo& info) {
   Range reserved[kMaxReserved];
   reserved[0] = Range{reinterpret_cast<uintptr_t>(__image_start), reinterpret_cast<uintptr_t>(__image_end)};
   size_t count = 1 + info.bootDataRanges(reserved + 1, kMaxReserved - 1);
+  // The console and xenstore pages belong to their back ends even when the
+  // hypervisor put them inside RAM: never hand them out.
+  const uint32_t params[] = {HVM_PARAM_CONSOLE_PFN, HVM_PARAM_STORE_PFN};
+  for (uint32_t param : params) {
+    uint64_t pfn = 0;
+    if (xen::getHvmParam(param, pfn) == 0 && pfn != 0 && count < kMaxReserved)
+      reserved[count++] = Range{pfn * 4096, pfn * 4096 + 4096};
+  }
   physAlloc().init(memoryMap(), reserved, count);
 }
 
@@ -57,6 +66,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t startInfoPaddr) {
   tss::init(0, user::trapStackTop());
   // Without Xen there is no console and no shutdown: stop quietly.
   if (!xen::init()) cpu::haltForever();
+  // As a Xen guest does once its console is up: output through the ring.
+  consolering::init();
   printBanner();
   pvh::StartInfo info(startInfoPaddr);
   if (!info.valid()) fail(Line().str("bad hvm_start_info magic ").hex(info.magic()));

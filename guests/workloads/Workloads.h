@@ -20,6 +20,9 @@ void runIpi(const Cmdline& cmdline);
 void runWait(const Cmdline& cmdline);
 void runFlood(const Cmdline& cmdline);
 void runPar(const Cmdline& cmdline);  // workload=par, see workloads/Parallel.h
+void runBlk(const Cmdline& cmdline);
+void runXenstore(const Cmdline& cmdline);
+void runEcho(const Cmdline& cmdline);
 
 // CPL3 helpers of CPL0 workloads.
 [[noreturn]] void spinForever(void* unused);
