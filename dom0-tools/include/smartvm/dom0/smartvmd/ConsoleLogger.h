@@ -1,0 +1,60 @@
+#pragma once
+// Every domain's console kept on disk, as xenconsoled --log=guest does: one
+// file per domain (<dir>/guest-<name>.log), rotated by size. A single thread
+// polls each domain's console history in turn, so a few dozen guests cost
+// one thread and a short request each per round. Bytes the hypervisor's
+// history dropped before they were read are marked in the log, not hidden.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "smartvm/dom0/smartvmd/ControlClient.h"
+#include "smartvm/dom0/smartvmd/RotatingLog.h"
+
+namespace smartvm::dom0 {
+
+class ConsoleLogger {
+ public:
+  struct Options {
+    std::string dir;                 ///< where the logs go; empty disables logging
+    uint64_t maxBytes = 1u << 20;    ///< rotate a log beyond this size
+    unsigned keep = 3;               ///< rotated files kept per domain
+    std::chrono::milliseconds every{250};
+  };
+
+  ConsoleLogger(const ControlClient& hv, Options o) : hv_(hv), opt_(std::move(o)) {}
+  ~ConsoleLogger() { stop(); }
+  ConsoleLogger(const ConsoleLogger&) = delete;
+  ConsoleLogger& operator=(const ConsoleLogger&) = delete;
+
+  /// Starts the polling thread (a no-op when logging is disabled).
+  void start();
+  void stop();
+  /// One round: every domain's new console bytes appended to its log.
+  void pollOnce();
+  /// The log file of the domain called `name`.
+  std::string logPath(const std::string& name) const { return opt_.dir + "/guest-" + name + ".log"; }
+
+ private:
+  struct Followed {
+    uint64_t created = 0;  // tells a new domain from an old one that had the same domid
+    uint64_t offset = 0;
+    std::unique_ptr<RotatingLog> log;
+  };
+  void follow(uint32_t domid, const std::string& name, uint64_t created);
+
+  const ControlClient& hv_;
+  Options opt_;
+  std::map<uint32_t, Followed> domains_;
+  std::thread thread_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+};
+
+}  // namespace smartvm::dom0
