@@ -299,6 +299,10 @@ void Blkfront::close() {
   waitBackend([](uint64_t s) { return s >= XenbusStateClosing || s == XenbusStateUnknown; },
               xentime::now() + kCloseWaitNs, state);
   writeFrontState(XenbusStateClosed);
+  // Backends (Linux's xen-blkback too) unmap the ring only when they see the
+  // frontend Closed: wait for the backend's Closed before taking the grant back.
+  waitBackend([](uint64_t s) { return s == XenbusStateClosed || s == XenbusStateUnknown; },
+              xentime::now() + kCloseWaitNs, state);
   xenbus::unwatch(path(Str(info_.backend), "state").view(), kToken);
   if (inFlight() == 0 && !gnttab::endAccess(info_.ringRef)) ++leakedGrants_;
   events::close(info_.port);

@@ -97,7 +97,8 @@ TEST_F(BlkbackDaemonTest, DetachClosesTheDeviceAndRemovesItsNodes) {
   EXPECT_EQ(vbd.remove(9, 51712).code(), ENOENT);
   // Attaching the same vdev again works: the export id was freed.
   ASSERT_TRUE(vbd.add(9, disk(image_, "xvda")).isOk());
-  EXPECT_TRUE(vbd.waitForBackend(9, 51712).isOk());
+  const Status again = vbd.waitForBackend(9, 51712);
+  EXPECT_TRUE(again.isOk()) << again.toString();
 }
 
 }  // namespace

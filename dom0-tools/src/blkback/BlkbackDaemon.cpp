@@ -155,14 +155,26 @@ void BlkbackDaemon::sync(Key key) {
     return;
   }
   const bool wanted = online.isOk() && *online == "1";
-  if (devices_.count(key)) {
-    if (!wanted) {
-      remove(key, "the toolstack set online to 0");
-      (void)xs_->write(path + "/state", std::to_string(XenbusStateClosed));
+  if (!wanted) {
+    // Detach (libxl: online 0, state Closing): answer Closed once the device is down, known to us or not.
+    if (devices_.count(key)) remove(key, "the toolstack set online to 0");
+    // In a transaction: the toolstack may remove the directory meanwhile, and a
+    // plain write would bring a lone `state` node back.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      auto tx = xs_->transactionStart();
+      if (!tx.isOk()) return;
+      auto st = xs_->read(path + "/state", *tx);
+      auto on = xs_->read(path + "/online", *tx);  // re-added meanwhile: not ours to close
+      if (st.isOk() && *st != std::to_string(XenbusStateClosed) && !(on.isOk() && *on == "1")) {
+        (void)xs_->write(path + "/state", std::to_string(XenbusStateClosed), *tx);
+      }
+      const Status end = xs_->transactionEnd(*tx, true);
+      if (end.code() != EAGAIN) return;
     }
     return;
   }
-  if (!wanted || refused_.count(key)) return;
+  if (devices_.count(key)) return;
+  if (refused_.count(key)) return;
   auto state = xs_->read(path + "/state");
   // The toolstack writes state 1 (Initialising); anything else is a device that was ours before.
   if (!state.isOk() || *state != std::to_string(XenbusStateInitialising)) return;

@@ -13,6 +13,8 @@ SmartvmdServer::SmartvmdServer(const std::string& hvSocket, const std::string& x
   if (!xenstoredSocket.empty()) {
     xenstore_ = std::make_unique<XenstoreDomains>(xenstoredSocket);
     core_.addHooks(*xenstore_);
+    disks_ = std::make_unique<VbdDomains>(xenstoredSocket);  // after the domain's own nodes exist
+    core_.addHooks(*disks_);
   }
   if (!core_.hooks().empty()) {
     // Restarts in place and domains that go on their own reach the hooks through it.

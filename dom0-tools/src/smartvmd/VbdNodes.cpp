@@ -146,7 +146,11 @@ Status VbdNodes::remove(uint32_t domid, uint32_t devid, std::chrono::millisecond
   SMARTVM_ASSIGN_OR_RETURN(XenstoreClient xs, open(socket_));
   const std::string be = backendPath(domid, devid);
   if (!xs.read(be + "/state").isOk()) return error(ENOENT, fmt::format("no disk {} in domain {}", devid, domid));
-  SMARTVM_TRY(xs.write(be + "/online", "0"));
+  // libxl__initiate_device_generic_remove: online 0 and Closing together; the backend answers Closed.
+  SMARTVM_TRY(inTransaction(xs, [&](uint32_t tx) -> Status {
+    SMARTVM_TRY(xs.write(be + "/online", "0", tx));
+    return xs.write(be + "/state", std::to_string(kClosing), tx);
+  }));
   int state = 0;
   // A backend that is gone or stuck must not keep the device forever: remove the nodes after the wait either way.
   (void)waitState(xs, be, timeout, [](int st) { return st == kClosed || st == 0; }, state);
@@ -156,10 +160,19 @@ Status VbdNodes::remove(uint32_t domid, uint32_t devid, std::chrono::millisecond
   return Status::ok();
 }
 
-Status VbdNodes::removeAll(uint32_t domid) {
+Status VbdNodes::removeAll(uint32_t domid, std::chrono::milliseconds timeout) {
+  auto disks = list(domid);
+  if (disks.isOk()) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (const Disk& d : *disks) {
+      const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                   deadline - std::chrono::steady_clock::now()));
+      const Status s = remove(domid, d.devid, left);
+      if (!s.isOk() && s.code() != ENOENT) return s;
+    }
+  }
   SMARTVM_ASSIGN_OR_RETURN(XenstoreClient xs, open(socket_));
-  const std::string be = fmt::format("/local/domain/0/backend/vbd/{}", domid);
-  const Status s = xs.rm(be);
+  const Status s = xs.rm(fmt::format("/local/domain/0/backend/vbd/{}", domid));
   if (!s.isOk() && s.code() != ENOENT) return s;
   return Status::ok();
 }

@@ -319,11 +319,15 @@ TEST(SmartvmdBinary, ServesUntilSigtermAndLeavesDomainsRunning) {
             log.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  for (int i = 0; i < 200 && !std::filesystem::exists(sock); ++i) std::this_thread::sleep_for(25ms);
+  // smartvmd restricts the socket right after gRPC binds it: wait for both.
+  const auto wanted = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                      std::filesystem::perms::group_read | std::filesystem::perms::group_write;
+  auto perms = [&] { return std::filesystem::status(sock).permissions() & std::filesystem::perms::all; };
+  for (int i = 0; i < 200 && (!std::filesystem::exists(sock) || perms() != wanted); ++i) {
+    std::this_thread::sleep_for(25ms);
+  }
   ASSERT_TRUE(std::filesystem::exists(sock));
-  EXPECT_EQ(std::filesystem::status(sock).permissions() & std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                std::filesystem::perms::group_read | std::filesystem::perms::group_write);
+  EXPECT_EQ(perms(), wanted);
   const Ran listed = runShell(std::string(SMARTVM_CLI_BIN) + " --connect unix:" + sock + " list", dir);
   EXPECT_EQ(listed.code, 0) << listed.err;
   EXPECT_NE(listed.out.find("web                                          1"), std::string::npos) << listed.out;

@@ -13,6 +13,7 @@
 #include "smartvm/dom0/smartvmd/DomainMonitor.h"
 #include "smartvm/dom0/smartvmd/ToolstackCore.h"
 #include "smartvm/dom0/smartvmd/ToolstackService.h"
+#include "smartvm/dom0/smartvmd/VbdDomains.h"
 #include "smartvm/dom0/smartvmd/XenstoreDomains.h"
 
 namespace smartvm::dom0 {
@@ -42,6 +43,7 @@ class SmartvmdServer {
  private:
   ControlClient hv_;
   std::unique_ptr<XenstoreDomains> xenstore_;
+  std::unique_ptr<VbdDomains> disks_;
   ToolstackCore core_;
   std::unique_ptr<DomainMonitor> monitor_;
   ToolstackService service_;

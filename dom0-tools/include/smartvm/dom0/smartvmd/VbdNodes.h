@@ -34,8 +34,9 @@ class VbdNodes {
   /// Detaches: online 0 and the backend's state to Closing, waits (up to
   /// `timeout`) for it to close, then removes both directories. ENOENT when not attached.
   [[nodiscard]] Status remove(uint32_t domid, uint32_t devid, std::chrono::milliseconds timeout = kBackendTimeout);
-  /// Removes every vbd of `domid` at once (the domain is gone: nobody to wait for).
-  [[nodiscard]] Status removeAll(uint32_t domid);
+  /// Detaches every vbd of `domid`, waiting `timeout` in all for the backend
+  /// (the domain is gone: its frontends will not answer), then removes the directory.
+  [[nodiscard]] Status removeAll(uint32_t domid, std::chrono::milliseconds timeout = std::chrono::seconds(2));
 
   struct Disk {
     v1::DiskSpec spec;
