@@ -25,7 +25,7 @@
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr uint32_t kPagesPerSlot = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+constexpr uint32_t kDirectSegments = BLKIF_MAX_SEGMENTS_PER_REQUEST;
 constexpr uint64_t kMaxDiskSectors = uint64_t{1} << 50;  // far beyond any disk; refuses garbage
 constexpr uint64_t kCloseWaitNs = 1 * xentime::kNsPerSec;
 constexpr int kTransactionRetries = 10;
@@ -156,11 +156,6 @@ long Blkfront::connect(Str vbd, uint64_t timeoutNs, Line& why) {
     return rc != 0 ? rc : -XEN_EINVAL;
   }
   info_.backendId = static_cast<domid_t>(backendId);
-  buffers_ = static_cast<uint8_t*>(physAlloc().alloc(uint64_t{kSlots} * kPagesPerSlot * kPage));
-  if (buffers_ == nullptr) {
-    why.str("no RAM for ").dec(kSlots).str(" request buffers");
-    return -XEN_ENOMEM;
-  }
   rc = xenbus::watch(path(Str(info_.backend), "state").view(), kToken);
   if (rc != 0) {
     why.str("watching ").str(Str(info_.backend)).str("/state: ").str(xsErrorName(rc));
@@ -209,6 +204,7 @@ long Blkfront::handshake(uint64_t timeoutNs, Line& why) {
     return rc != 0 ? rc : -XEN_ENODEV;
   }
   rc = readDisk(why);
+  if (rc == 0) rc = setupSlots(why);
   if (rc != 0) return rc;
   rc = writeFrontState(XenbusStateConnected);
   if (rc != 0) {
@@ -272,12 +268,13 @@ long Blkfront::readDisk(Line& why) {
     if (rc != 0) why.str("backend ").str(be).ch('/').str(key).str(": ").str(xsErrorName(rc));
     return rc;
   };
-  uint64_t sectors = 0, sectorSize = 0, info = 0, flush = 0, barrier = 0;
+  uint64_t sectors = 0, sectorSize = 0, info = 0, flush = 0, barrier = 0, indirect = 0;
   long rc = number("sectors", true, 0, kMaxDiskSectors, sectors);
   if (rc == 0) rc = number("sector-size", true, 0, 4096, sectorSize);
   if (rc == 0) rc = number("info", false, 0, UINT32_MAX, info);
   if (rc == 0) rc = number("feature-flush-cache", false, 0, UINT32_MAX, flush);
   if (rc == 0) rc = number("feature-barrier", false, 0, UINT32_MAX, barrier);
+  if (rc == 0) rc = number("feature-max-indirect-segments", false, 0, UINT32_MAX, indirect);
   if (rc != 0) return rc;
   if (sectorSize < 512 || (sectorSize & (sectorSize - 1)) != 0) {
     why.str("backend sector-size ").dec(sectorSize).str(" is not a power of two in 512..4096");
@@ -288,7 +285,63 @@ long Blkfront::readDisk(Line& why) {
   info_.info = static_cast<uint32_t>(info);
   info_.flushCache = flush != 0;
   info_.barrier = barrier != 0;
+  info_.maxIndirect = static_cast<uint32_t>(indirect);
   return 0;
+}
+
+long Blkfront::setupSlots(Line& why) {
+  // Indirect requests only when asked for and offered (xen-blkfront's
+  // blkif_setup_rq_segs: min of its own limit and the backend's).
+  uint32_t segments = kDirectSegments;
+  if (options_.maxSegments > kDirectSegments && info_.maxIndirect > kDirectSegments) {
+    segments = options_.maxSegments < info_.maxIndirect ? options_.maxSegments : info_.maxIndirect;
+    if (segments > kMaxSegments) segments = kMaxSegments;
+  }
+  info_.segments = segments;
+  buffers_ = static_cast<uint8_t*>(physAlloc().alloc(uint64_t{kSlots} * segments * kPage));
+  if (buffers_ == nullptr) {
+    why.str("no RAM for ").dec(kSlots).str(" request buffers of ").dec(segments).str(" pages");
+    return -XEN_ENOMEM;
+  }
+  if (segments > kDirectSegments) {
+    indirect_ = static_cast<uint8_t*>(physAlloc().alloc(uint64_t{kSlots} * kPage));
+    if (indirect_ == nullptr) {
+      why.str("no RAM for the indirect pages");
+      return -XEN_ENOMEM;
+    }
+    memset(indirect_, 0, kSlots * kPage);
+  }
+  if (!options_.persistentGrants) return 0;
+  for (uint32_t slot = 0; slot < kSlots; ++slot) {
+    Slot& s = slots_[slot];
+    for (uint32_t i = 0; i < segments; ++i) {
+      // Read-write: the same pages serve reads and writes for the slot's life.
+      const long ref = gnttab::grantAccess(info_.backendId, reinterpret_cast<uintptr_t>(data(slot)) / kPage + i, false);
+      if (ref < 0) {
+        why.str("persistent grants: ").dec(slot * segments + i).str(" pages granted, then rc=").sdec(ref)
+            .str(" (grant table capacity ").dec(gnttab::capacity()).ch(')');
+        return ref;
+      }
+      s.refs[s.nrefs++] = static_cast<grant_ref_t>(ref);
+    }
+    if (indirect_ != nullptr) {
+      // The segment list never changes but for the last segment's length.
+      blkif_request_segment* seg = indirectPage(slot);
+      for (uint32_t i = 0; i < segments; ++i) seg[i] = {s.refs[i], 0, blkif::kSectorsPerPage - 1};
+      const long ref = gnttab::grantAccess(info_.backendId, reinterpret_cast<uintptr_t>(seg) / kPage, true);
+      if (ref < 0) {
+        why.str("persistent grants: the indirect page of slot ").dec(slot).str(": rc=").sdec(ref);
+        return ref;
+      }
+      s.indirectRef = static_cast<grant_ref_t>(ref);
+      s.hasIndirectRef = true;
+    }
+  }
+  return 0;
+}
+
+blkif_request_segment* Blkfront::indirectPage(uint32_t slot) const {
+  return reinterpret_cast<blkif_request_segment*>(indirect_ + uint64_t{slot} * kPage);
 }
 
 void Blkfront::close() {
@@ -305,6 +358,9 @@ void Blkfront::close() {
               xentime::now() + kCloseWaitNs, state);
   xenbus::unwatch(path(Str(info_.backend), "state").view(), kToken);
   if (inFlight() == 0 && !gnttab::endAccess(info_.ringRef)) ++leakedGrants_;
+  if (options_.persistentGrants && inFlight() == 0) {
+    for (Slot& s : slots_) endGrants(s);
+  }
   events::close(info_.port);
 }
 
@@ -319,7 +375,7 @@ long Blkfront::acquire(uint32_t& slot) {
   return -XEN_EBUSY;
 }
 
-uint8_t* Blkfront::data(uint32_t slot) const { return buffers_ + uint64_t{slot} * kPagesPerSlot * kPage; }
+uint8_t* Blkfront::data(uint32_t slot) const { return buffers_ + uint64_t{slot} * info_.segments * kPage; }
 
 void Blkfront::release(uint32_t slot) {
   if (slot < kSlots && slots_[slot].state != SlotState::InFlight) slots_[slot].state = SlotState::Free;
@@ -342,6 +398,27 @@ void Blkfront::endGrants(Slot& s) {
     if (!gnttab::endAccess(s.refs[i])) ++leakedGrants_;
   }
   s.nrefs = 0;
+  if (s.hasIndirectRef && !gnttab::endAccess(s.indirectRef)) ++leakedGrants_;
+  s.hasIndirectRef = false;
+}
+
+long Blkfront::fillIndirect(Slot& s, uint32_t slot, uint32_t sectors) {
+  blkif_request_segment* seg = indirectPage(slot);
+  const uint32_t pages = blkif::pagesFor(sectors);
+  const uint32_t lastSectors = sectors - (pages - 1) * blkif::kSectorsPerPage;
+  if (options_.persistentGrants) {
+    // Put back the length an earlier request on this slot shortened.
+    seg[s.patchedSeg].last_sect = blkif::kSectorsPerPage - 1;
+  } else {
+    for (uint32_t i = 0; i < pages; ++i) seg[i] = {s.refs[i], 0, blkif::kSectorsPerPage - 1};
+    const long ref = gnttab::grantAccess(info_.backendId, reinterpret_cast<uintptr_t>(seg) / kPage, true);
+    if (ref < 0) return ref;
+    s.indirectRef = static_cast<grant_ref_t>(ref);
+    s.hasIndirectRef = true;
+  }
+  seg[pages - 1].last_sect = static_cast<uint8_t>(lastSectors - 1);
+  s.patchedSeg = pages - 1;
+  return 0;
 }
 
 long Blkfront::submit(uint32_t slot, uint8_t op, uint64_t sector, uint32_t sectors) {
@@ -350,21 +427,41 @@ long Blkfront::submit(uint32_t slot, uint8_t op, uint64_t sector, uint32_t secto
   if (RING_FULL(&front_)) return -XEN_EBUSY;
   Slot& s = slots_[slot];
   blkif_request req{};
-  s.nrefs = 0;
+  s.wireOp = op;
   if (op == BLKIF_OP_READ || op == BLKIF_OP_WRITE) {
-    if (sectors == 0 || sectors > blkif::kMaxSectors) return -XEN_EINVAL;
-    for (uint32_t i = 0; i < blkif::pagesFor(sectors); ++i) {
-      const uint64_t gfn = reinterpret_cast<uintptr_t>(data(slot)) / kPage + i;
-      // The backend only reads our pages for a write.
-      const long ref = gnttab::grantAccess(info_.backendId, gfn, op == BLKIF_OP_WRITE);
-      if (ref < 0) {
-        endGrants(s);
-        return ref;
+    if (sectors == 0 || sectors > maxSectors()) return -XEN_EINVAL;
+    const uint32_t pages = blkif::pagesFor(sectors);
+    if (!options_.persistentGrants) {
+      s.nrefs = 0;
+      for (uint32_t i = 0; i < pages; ++i) {
+        const uint64_t gfn = reinterpret_cast<uintptr_t>(data(slot)) / kPage + i;
+        // The backend only reads our pages for a write.
+        const long ref = gnttab::grantAccess(info_.backendId, gfn, op == BLKIF_OP_WRITE);
+        if (ref < 0) {
+          endGrants(s);
+          return ref;
+        }
+        s.refs[s.nrefs++] = static_cast<grant_ref_t>(ref);
       }
-      s.refs[s.nrefs++] = static_cast<grant_ref_t>(ref);
     }
-    if (!blkif::buildReadWrite(req, op, slot, sector, sectors, s.refs, s.nrefs)) {
-      endGrants(s);
+    if (pages > kDirectSegments) {
+      const long rc = fillIndirect(s, slot, sectors);
+      if (rc != 0) {
+        if (!options_.persistentGrants) endGrants(s);
+        return rc;
+      }
+      blkif_request_indirect ind{};
+      ind.operation = BLKIF_OP_INDIRECT;
+      ind.indirect_op = op;
+      ind.nr_segments = static_cast<uint16_t>(pages);
+      ind.id = slot;
+      ind.sector_number = sector;
+      ind.indirect_grefs[0] = s.indirectRef;
+      static_assert(sizeof(ind) <= sizeof(req));
+      memcpy(&req, &ind, sizeof(ind));
+      s.wireOp = BLKIF_OP_INDIRECT;
+    } else if (!blkif::buildReadWrite(req, op, slot, sector, sectors, s.refs, s.nrefs)) {
+      if (!options_.persistentGrants) endGrants(s);
       return -XEN_EINVAL;
     }
   } else if (!blkif::buildFlush(req, op, slot)) {
@@ -397,13 +494,13 @@ long Blkfront::reap() {
       blkif_response r;
       memcpy(&r, RING_GET_RESPONSE(&front_, i), sizeof(r));
       // The id is the backend's echo of ours: it must name a request in flight.
-      if (r.id >= kSlots || slots_[r.id].state != SlotState::InFlight || r.operation != slots_[r.id].op) {
+      if (r.id >= kSlots || slots_[r.id].state != SlotState::InFlight || r.operation != slots_[r.id].wireOp) {
         broken_ = true;
         return -XEN_EIO;
       }
       Slot& s = slots_[r.id];
       s.status = r.status;
-      endGrants(s);
+      if (!options_.persistentGrants) endGrants(s);
       s.state = SlotState::Done;
     }
     front_.rsp_cons = rp;

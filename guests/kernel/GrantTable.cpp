@@ -21,6 +21,7 @@ constinit uint64_t gUsed[kWords]{};     // entries handed out
 constinit uint64_t gLeakedMask[kWords]{};  // entries a remote still maps
 constinit uint64_t gLeaked = 0;
 constinit uint32_t gInUse = 0;
+constinit uint32_t gCapacity = 0;  // entries in the frames placed
 
 bool inMemoryMap(uint64_t gpa) {
   const MemoryMap& map = memoryMap();
@@ -33,7 +34,11 @@ bool inMemoryMap(uint64_t gpa) {
 bool taken(uint64_t gpa) {
   uint64_t storePfn = 0;
   xen::getHvmParam(HVM_PARAM_STORE_PFN, storePfn);
-  return inMemoryMap(gpa) || gpa / kPage == consolering::pfn() || gpa / kPage == storePfn;
+  // Every frame the table may grow to lies in this step.
+  for (uint64_t at = gpa; at < gpa + uint64_t{kMaxFrames} * kPage; at += kPage) {
+    if (inMemoryMap(at) || at / kPage == consolering::pfn() || at / kPage == storePfn) return true;
+  }
+  return false;
 }
 
 uint64_t bit(uint32_t ref) { return uint64_t{1} << (ref % 64); }
@@ -48,15 +53,21 @@ long init(Line& why) {
     why.str("grant table: no free guest-physical address below 4 GiB");
     return -XEN_ENOMEM;
   }
-  xen_add_to_physmap request{};
-  request.domid = DOMID_SELF;
-  request.space = XENMAPSPACE_grant_table;
-  request.idx = 0;
-  request.gpfn = gpa / kPage;
-  long rc = xen::memoryOp(XENMEM_add_to_physmap, &request);
-  if (rc != 0) {
-    why.str("grant table: XENMEM_add_to_physmap(grant_table, gpfn ").hex(gpa / kPage).str(") rc=").sdec(rc);
-    return rc;
+  // Frame 0 must be placed; later frames follow it contiguously while the
+  // hypervisor allows (its max_grant_frames), so the table is one array.
+  for (uint32_t idx = 0; idx < kMaxFrames; ++idx) {
+    xen_add_to_physmap request{};
+    request.domid = DOMID_SELF;
+    request.space = XENMAPSPACE_grant_table;
+    request.idx = idx;
+    request.gpfn = gpa / kPage + idx;
+    long rc = xen::memoryOp(XENMEM_add_to_physmap, &request);
+    if (rc != 0 && idx == 0) {
+      why.str("grant table: XENMEM_add_to_physmap(grant_table, gpfn ").hex(gpa / kPage).str(") rc=").sdec(rc);
+      return rc;
+    }
+    if (rc != 0) break;
+    gCapacity += kEntriesPerFrame;
   }
   gTable = reinterpret_cast<grant_entry_v1_t*>(gpa);
   // The reserved entries (console, xenstore for the toolstack) are not ours.
@@ -71,7 +82,7 @@ uint64_t frameGpa() { return reinterpret_cast<uintptr_t>(gTable); }
 long grantAccess(domid_t domid, uint64_t gfn, bool readonly) {
   if (gTable == nullptr) return -XEN_ENODEV;
   if (gfn > UINT32_MAX) return -XEN_EINVAL;  // v1 frames are 32 bits
-  for (uint32_t w = 0; w < kWords; ++w) {
+  for (uint32_t w = 0; w < gCapacity / 64; ++w) {
     const uint64_t free = ~(gUsed[w] | gLeakedMask[w]);
     if (free == 0) continue;
     const uint32_t ref = w * 64 + cpu::lowestBit(free);
@@ -90,7 +101,7 @@ long grantAccess(domid_t domid, uint64_t gfn, bool readonly) {
 }
 
 bool endAccess(grant_ref_t ref) {
-  if (gTable == nullptr || ref < GNTTAB_NR_RESERVED_ENTRIES || ref >= kEntries) return false;
+  if (gTable == nullptr || ref < GNTTAB_NR_RESERVED_ENTRIES || ref >= gCapacity) return false;
   if ((gUsed[ref / 64] & bit(ref)) == 0) return false;
   // Linux's gnttab_end_foreign_access_ref_v1: clear the flags only while
   // neither GTF_reading nor GTF_writing is set; the hypervisor sets those
@@ -113,9 +124,10 @@ bool endAccess(grant_ref_t ref) {
 }
 
 uint16_t flags(grant_ref_t ref) {
-  return gTable != nullptr && ref < kEntries ? __atomic_load_n(&gTable[ref].flags, __ATOMIC_ACQUIRE) : 0;
+  return gTable != nullptr && ref < gCapacity ? __atomic_load_n(&gTable[ref].flags, __ATOMIC_ACQUIRE) : 0;
 }
 
+uint32_t capacity() { return gCapacity; }
 uint32_t inUse() { return gInUse; }
 uint64_t leaked() { return gLeaked; }
 

@@ -24,6 +24,8 @@ void powerOff() { shutdown(SHUTDOWN_poweroff); }
 
 void crash() { shutdown(SHUTDOWN_crash); }
 
+void shutdownWith(unsigned reason) { shutdown(reason); }
+
 void fail(Str reason) {
   Line line;
   line.str("FAIL ").str(reason);

@@ -1,4 +1,4 @@
-// Ending the domain: SCHEDOP_shutdown with poweroff or crash.
+// Ending the domain: SCHEDOP_shutdown with poweroff, crash or another reason.
 #pragma once
 #include "lib/Format.h"
 
@@ -7,6 +7,9 @@
 
 /// SHUTDOWN_crash without a message.
 [[noreturn]] void crash();
+
+/// SCHEDOP_shutdown with any reason (SHUTDOWN_reboot: the toolstack asked for a reboot).
+[[noreturn]] void shutdownWith(unsigned reason);
 
 /// Prints "FAIL <reason>" and crashes.
 [[noreturn]] void fail(Str reason);

@@ -21,8 +21,10 @@ const Workload kWorkloads[] = {
     {"flood", runFlood, nullptr},
     {"par", runPar, nullptr},
     {"blk", runBlk, nullptr},
+    {"blkbench", runBlkBench, nullptr},
     {"xenstore", runXenstore, nullptr},
     {"echo", runEcho, nullptr},
+    {"pvcontrol", runPvControl, nullptr},
 };
 
 }  // namespace

@@ -21,8 +21,10 @@ void runWait(const Cmdline& cmdline);
 void runFlood(const Cmdline& cmdline);
 void runPar(const Cmdline& cmdline);  // workload=par, see workloads/Parallel.h
 void runBlk(const Cmdline& cmdline);
+void runBlkBench(const Cmdline& cmdline);  // workload=blkbench, for smartvm-blk-bench
 void runXenstore(const Cmdline& cmdline);
 void runEcho(const Cmdline& cmdline);
+void runPvControl(const Cmdline& cmdline);
 
 // CPL3 helpers of CPL0 workloads.
 [[noreturn]] void spinForever(void* unused);
