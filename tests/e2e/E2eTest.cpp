@@ -126,8 +126,9 @@ class E2eTest : public ::testing::Test {
 
   void startSmartvmd() {
     std::error_code ec;
+    // Guest console logs in the test's directory, never the host's /var/log.
     dPid_ = spawn({SMARTVMD_BIN, "--listen", "unix:" + dSock_, "--hv-socket", hvSock_, "--log-file",
-                   dir_ + "/smartvmd.log"},
+                   dir_ + "/smartvmd.log", "--console-log-dir", dir_ + "/console"},
                   dir_ + "/smartvmd.out");
     ASSERT_GT(dPid_, 0);
     ASSERT_TRUE(waitSocket(dSock_, dPid_)) << readFile(dir_ + "/smartvmd.out");

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -79,10 +80,27 @@ class PvRig {
     blkStop_ = false;
     blkThread_ = std::thread([this] {
       while (!blkStop_.load()) {
-        if (!blkback_->runOnce(std::chrono::milliseconds(100)).isOk()) return;
+        {
+          std::lock_guard lk(blkMu_);
+          if (!blkback_->runOnce(std::chrono::milliseconds(100)).isOk()) return;
+        }
+        // std::mutex is not fair: let a waiting question in between two rounds.
+        if (blkAsking_.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
     return Status::ok();
+  }
+
+  /// Whether the block backend serves (domid, devid) now, asked between two of its loop's rounds.
+  bool blkServes(uint32_t domid, uint32_t devid) {
+    const Asking asking(blkAsking_);
+    std::lock_guard lk(blkMu_);
+    return blkback_ && blkback_->device(domid, devid) != nullptr;
+  }
+  size_t blkDeviceCount() {
+    const Asking asking(blkAsking_);
+    std::lock_guard lk(blkMu_);
+    return blkback_ ? blkback_->deviceCount() : 0;
   }
 
   /// The storage daemon's pid (for kill tests), read on the daemon's thread's behalf: racy only against restarts.
@@ -116,6 +134,12 @@ class PvRig {
   }
 
  private:
+  struct Asking {
+    explicit Asking(std::atomic<int>& n) : n_(n) { ++n_; }
+    ~Asking() { --n_; }
+    std::atomic<int>& n_;
+  };
+
   std::string dir_;
   std::unique_ptr<hv::KvmPlatform> platform_;
   std::unique_ptr<hv::Hypervisor> hv_;
@@ -128,6 +152,8 @@ class PvRig {
   std::thread xsThread_;
   std::unique_ptr<dom0::blkback::BlkbackDaemon> blkback_;
   std::atomic<bool> blkStop_{false};
+  std::mutex blkMu_;  // the backend loop's rounds vs the tests' questions
+  std::atomic<int> blkAsking_{0};
   std::thread blkThread_;
 };
 

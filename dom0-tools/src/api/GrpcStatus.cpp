@@ -17,7 +17,9 @@ grpc::StatusCode grpcCodeForErrno(int code) {
     case EACCES: return grpc::StatusCode::PERMISSION_DENIED;
     // EBUSY and EALREADY say the domain is in the wrong state for the call: retrying will not help.
     case EBUSY:
-    case EALREADY: return grpc::StatusCode::FAILED_PRECONDITION;
+    case EALREADY:
+    // ENODEV: the domain lacks the device the call needs (a console ring): it will not appear by retrying.
+    case ENODEV: return grpc::StatusCode::FAILED_PRECONDITION;
     case EAGAIN: return grpc::StatusCode::UNAVAILABLE;
     case ENOMEM:
     case ENOSPC: return grpc::StatusCode::RESOURCE_EXHAUSTED;

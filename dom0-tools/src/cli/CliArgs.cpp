@@ -6,6 +6,15 @@
 namespace smartvm::dom0 {
 namespace {
 
+/// How `console` (and `create -c`) treats the keyboard, as xl console does.
+constexpr const char* kConsoleFooter =
+    "Prints the guest's console from its first buffered byte, then live, until the domain is gone\n"
+    "(exit 0). Keys go to the guest: from a terminal in raw mode, every key, Ctrl-C included;\n"
+    "Ctrl-] detaches and leaves the domain running. Input that is not a terminal (a pipe, a file)\n"
+    "is sent as it is until its end, then output keeps coming:\n"
+    "  printf 'hello\\r' | smartvm console web\n"
+    "SIGINT, SIGTERM and SIGHUP detach too; the terminal gets its mode back either way.";
+
 /// A subcommand and the verb it stands for.
 struct Verb {
   CLI::App* app;
@@ -113,17 +122,43 @@ void addXenstoreVerbs(CLI::App& app, std::vector<Verb>& verbs, CliCommand& cmd) 
   watch->add_option("-n", cmd.watchCount, "stop after this many events")->check(CLI::PositiveNumber);
 }
 
+void addDiskVerbs(CLI::App& app, std::vector<Verb>& verbs, CliCommand& cmd) {
+  CLI::App* attach = addVerb(app, verbs, CliVerb::BlockAttach, "block-attach",
+                             "hot-plug a PV disk into a domain (xl block-attach); silent on success");
+  addDomain(attach, cmd);
+  attach->add_option("disk-spec", cmd.diskSpec, "the disk in xl's syntax (xl.cfg's disk = [...]); words are joined "
+                                                "with ','")
+      ->required();
+  attach->footer(
+      "Examples:\n"
+      "  smartvm block-attach web format=raw,vdev=xvdb,access=rw,target=/var/lib/smartvm/data.raw\n"
+      "  smartvm block-attach web /var/lib/smartvm/data.qcow2,qcow2,xvdc,ro\n"
+      "A relative target is taken from the current directory. smartvm-blkback must run: the\n"
+      "command returns once it has opened the image, or with its reason for refusing it.");
+  CLI::App* detach = addVerb(app, verbs, CliVerb::BlockDetach, "block-detach",
+                             "unplug a PV disk from a domain (xl block-detach); silent on success");
+  addDomain(detach, cmd);
+  detach->add_option("vdev", cmd.vdev, "the disk: its vdev (xvdb) or device number (51728, block-list's Vdev)")
+      ->required();
+  CLI::App* list = addVerb(app, verbs, CliVerb::BlockList, "block-list",
+                           "list domains' PV disks: xl's columns, then backend state, vdev, access and image");
+  list->add_option("domains", cmd.domains, "the domains (names or domids)")->required();
+}
+
 std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
   std::vector<Verb> verbs;
   CLI::App* create = addVerb(app, verbs, CliVerb::Create, "create", "create a domain from an xl config file");
   create->add_option("config", cmd.configFile, "xl config file")->required();
   create->add_option("overrides", cmd.overrides, "key=value settings in xl syntax, applied after the file");
-  create->add_flag("-c", cmd.attachConsole, "attach to the console after creating");
+  create->add_flag("-c", cmd.attachConsole, "attach to the console after creating (as 'console': Ctrl-] detaches)");
   create->add_flag("-p", cmd.startPaused, "leave the domain paused");
   CLI::App* list = addVerb(app, verbs, CliVerb::List, "list", "list domains (xl list)");
   list->add_flag("-l,--long", cmd.longFormat, "print JSON with everything known about each domain");
   list->add_option("domains", cmd.domains, "only these domains (names or domids)");
-  addDomain(addVerb(app, verbs, CliVerb::Console, "console", "print the console; detach with Ctrl-]"), cmd);
+  CLI::App* console =
+      addVerb(app, verbs, CliVerb::Console, "console", "attach to a domain's console (xl console); detach with Ctrl-]");
+  addDomain(console, cmd);
+  console->footer(kConsoleFooter);
   addDomain(addVerb(app, verbs, CliVerb::Pause, "pause", "pause a domain"), cmd);
   addDomain(addVerb(app, verbs, CliVerb::Unpause, "unpause", "unpause a domain"), cmd);
   addDomain(addVerb(app, verbs, CliVerb::Destroy, "destroy", "destroy a domain at once"), cmd);
@@ -138,6 +173,7 @@ std::vector<Verb> addVerbs(CLI::App& app, CliCommand& cmd) {
   keys->add_option("keys", cmd.keys, "the keys, e.g. q")->required();
   addSchedVerbs(app, verbs, cmd);
   addXenstoreVerbs(app, verbs, cmd);
+  addDiskVerbs(app, verbs, cmd);
   return verbs;
 }
 

@@ -44,6 +44,9 @@ int CliRunner::run(const CliCommand& cmd) {
     case CliVerb::XenstoreRm:
     case CliVerb::XenstoreList:
     case CliVerb::XenstoreWatch: return XenstoreCommands(out_, err_).run(cmd);
+    case CliVerb::BlockAttach: return blockAttach(cmd);
+    case CliVerb::BlockDetach: return blockDetach(cmd);
+    case CliVerb::BlockList: return blockList(cmd);
   }
   return fail("unknown command");
 }

@@ -32,6 +32,16 @@ json countsToJson(const google::protobuf::Map<std::string, uint64_t>& counts) {
   return out;
 }
 
+/// xl's disk spec fields; with smartvmd the disks the domain has now (hot-plugged ones too).
+json disksToJson(const v1::DomainConfig& c) {
+  json out = json::array();
+  for (const v1::DiskSpec& d : c.disks()) {
+    out.push_back(json{{"vdev", d.vdev()}, {"format", d.format()}, {"access", d.read_only() ? "ro" : "rw"},
+                       {"target", d.target()}});
+  }
+  return out;
+}
+
 json configToJson(const v1::DomainConfig& c) {
   return json{{"name", c.name()},
               {"type", domainTypeName(c.type())},
@@ -44,6 +54,7 @@ json configToJson(const v1::DomainConfig& c) {
               {"on_reboot", lifecycleActionName(c.on_reboot())},
               {"on_crash", lifecycleActionName(c.on_crash())},
               {"start_paused", c.start_paused()},
+              {"disks", disksToJson(c)},
               {"source_file", c.source_file()}};
 }
 

@@ -17,6 +17,6 @@ int main(int argc, char** argv) {
   const auto& cmd = *args.command;
   auto channel = grpc::CreateChannel(cmd.connect, grpc::InsecureChannelCredentials());
   smartvm::dom0::CliRunner runner(channel, cmd.connect, std::cout, std::cerr,
-                                  {.inputFd = STDIN_FILENO, .detachOnSigint = true});
+                                  {.inputFd = STDIN_FILENO, .detachOnSignals = true});
   return runner.run(cmd);
 }

@@ -39,13 +39,10 @@ Status checkDisks(const v1::DomainConfig& config) {
   for (int i = 0; i < config.disks_size(); ++i) {
     const v1::DiskSpec& d = config.disks(i);
     const std::string field = fmt::format("disks[{}]", i);
-    SMARTVM_TRY(checkPath((field + ".target").c_str(), d.target(), true));
-    if (d.format() != "raw" && d.format() != "qcow2") {
-      return invalid(fmt::format("{}.format: '{}' is not raw or qcow2", field, d.format()));
+    SMARTVM_TRY(DomainConfigRules::validateDisk(d, field));
+    if (!devids.insert(XlDiskSpec::deviceNumber(d.vdev()).value()).second) {
+      return invalid(fmt::format("{}.vdev: {} is used twice", field, d.vdev()));
     }
-    auto devid = XlDiskSpec::deviceNumber(d.vdev());
-    if (!devid.isOk()) return invalid(fmt::format("{}.vdev: {}", field, devid.status().message()));
-    if (!devids.insert(*devid).second) return invalid(fmt::format("{}.vdev: {} is used twice", field, d.vdev()));
   }
   return Status::ok();
 }
@@ -73,6 +70,16 @@ void DomainConfigRules::applyDefaults(v1::DomainConfig& config) {
   if (config.on_poweroff() == v1::LIFECYCLE_ACTION_DEFAULT) config.set_on_poweroff(v1::LIFECYCLE_ACTION_DESTROY);
   if (config.on_reboot() == v1::LIFECYCLE_ACTION_DEFAULT) config.set_on_reboot(v1::LIFECYCLE_ACTION_RESTART);
   if (config.on_crash() == v1::LIFECYCLE_ACTION_DEFAULT) config.set_on_crash(v1::LIFECYCLE_ACTION_DESTROY);
+}
+
+Status DomainConfigRules::validateDisk(const v1::DiskSpec& disk, const std::string& field) {
+  SMARTVM_TRY(checkPath((field + ".target").c_str(), disk.target(), true));
+  if (disk.format() != "raw" && disk.format() != "qcow2") {
+    return invalid(fmt::format("{}.format: '{}' is not raw or qcow2", field, disk.format()));
+  }
+  auto devid = XlDiskSpec::deviceNumber(disk.vdev());
+  if (!devid.isOk()) return invalid(fmt::format("{}.vdev: {}", field, devid.status().message()));
+  return Status::ok();
 }
 
 Status DomainConfigRules::validate(const v1::DomainConfig& config) {

@@ -33,27 +33,63 @@ void ConsoleLogger::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void ConsoleLogger::onCreated(const v1::DomainInfo& info) {
+  if (opt_.dir.empty()) return;
+  std::lock_guard lock(m_);
+  created_.push_back(info);
+}
+
 void ConsoleLogger::pollOnce() {
   control::v1::Request req;
   req.mutable_list();
   auto listed = hv_.call(req);
   if (!listed.isOk()) return;  // smartvm-hv restarting: the next round catches up
+  std::vector<v1::DomainInfo> created;
+  {
+    std::lock_guard lock(m_);
+    created.swap(created_);
+  }
+  // Known before the list is read: one that is not in it any more is drained below.
+  for (const v1::DomainInfo& d : created) track(d.domid(), d.name(), d.created_unix_ms());
   std::set<uint32_t> alive;
   for (const v1::DomainInfo& d : listed->domains().domains()) {
+    // A round over many busy domains must not hold up smartvmd's shutdown.
+    if (stopping()) return;
     if (d.domid() == 0) continue;  // Domain-0's messages are the daemons' own logs
     alive.insert(d.domid());
     follow(d.domid(), d.name(), d.created_unix_ms());
   }
   for (auto it = domains_.begin(); it != domains_.end();) {
-    it = alive.count(it->first) ? std::next(it) : domains_.erase(it);
+    if (alive.count(it->first)) {
+      ++it;
+      continue;
+    }
+    // smartvm-hv keeps a destroyed domain's console history readable: its
+    // last words (a panic, "powering off") belong in the log too.
+    drain(it->first, it->second);
+    it = domains_.erase(it);
   }
 }
 
-void ConsoleLogger::follow(uint32_t domid, const std::string& name, uint64_t created) {
+bool ConsoleLogger::stopping() {
+  std::lock_guard lock(m_);
+  return stop_;
+}
+
+ConsoleLogger::Followed& ConsoleLogger::track(uint32_t domid, const std::string& name, uint64_t created) {
   Followed& f = domains_[domid];
   if (!f.log || f.created != created) {
-    f = Followed{created, 0, std::make_unique<RotatingLog>(logPath(name), opt_.maxBytes, opt_.keep)};
+    f = Followed{created, 0, name, std::make_unique<RotatingLog>(logPath(name), opt_.maxBytes, opt_.keep)};
   }
+  return f;
+}
+
+void ConsoleLogger::follow(uint32_t domid, const std::string& name, uint64_t created) {
+  drain(domid, track(domid, name, created));
+}
+
+void ConsoleLogger::drain(uint32_t domid, Followed& f) {
+  const std::string& name = f.name;
   // Drain what is there now; a busy console is not read for ever in one round.
   for (int round = 0; round < 16; ++round) {
     control::v1::Request req;
@@ -73,9 +109,13 @@ void ConsoleLogger::follow(uint32_t domid, const std::string& name, uint64_t cre
     bytes += data.data();
     if (!bytes.empty()) {
       if (Status s = f.log->append(bytes); !s.isOk()) {
-        spdlog::warn("console log of domain {} ({}): {}", domid, name, s.message());
+        // Retried every round (the offset stays): one warning per outage, not four a second.
+        if (!f.failing) spdlog::warn("console log of domain {} ({}): {}", domid, name, s.message());
+        f.failing = true;
         return;
       }
+      if (f.failing) spdlog::info("console log of domain {} ({}) written again", domid, name);
+      f.failing = false;
     }
     f.offset = data.next_offset();
     if (data.data().empty()) return;

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <charconv>
 
-#include "smartvm/dom0/smartvmd/ShutdownWaiter.h"
-
 namespace smartvm::dom0 {
 namespace {
 
@@ -51,6 +49,7 @@ Result<std::vector<v1::DomainInfo>> ToolstackCore::list() const {
   SMARTVM_ASSIGN_OR_RETURN(Response response, hv_.call(std::move(request)));
   if (!response.has_domains()) return missingResult("list", "a domain list");
   auto& domains = *response.mutable_domains()->mutable_domains();
+  for (v1::DomainInfo& d : domains) withCurrentDisks(d);
   return std::vector<v1::DomainInfo>(std::make_move_iterator(domains.begin()), std::make_move_iterator(domains.end()));
 }
 
@@ -76,6 +75,7 @@ Result<v1::DomainInfo> ToolstackCore::getById(uint32_t domid, const std::string&
   request.mutable_get()->set_domid(domid);
   SMARTVM_ASSIGN_OR_RETURN(Response response, callOnDomain(std::move(request), ref));
   if (!response.has_domain()) return missingResult("get", "the domain");
+  withCurrentDisks(*response.mutable_domain());
   return std::move(*response.mutable_domain());
 }
 
@@ -110,23 +110,6 @@ Result<uint32_t> ToolstackCore::destroy(const std::string& ref) const {
   SMARTVM_TRY(callOnDomain(std::move(request), ref).status());
   for (DomainHooks* h : hooks_) h->onDestroyed(domid);
   return domid;
-}
-
-Result<v1::DomainInfo> ToolstackCore::shutdown(const v1::ShutdownRequest& request, const CancelledFn& cancelled) const {
-  const std::string& ref = request.domain().id();
-  SMARTVM_ASSIGN_OR_RETURN(const v1::DomainInfo before, get(ref));
-  Request control;
-  auto* op = control.mutable_shutdown();
-  op->set_domid(before.domid());
-  op->set_reason(request.reboot() ? v1::SHUTDOWN_REASON_REBOOT : v1::SHUTDOWN_REASON_POWEROFF);
-  op->set_force(request.force());
-  SMARTVM_ASSIGN_OR_RETURN(Response response, callOnDomain(std::move(control), ref));
-  if (!request.wait()) {
-    if (response.has_domain()) return std::move(*response.mutable_domain());
-    return getById(before.domid(), ref);
-  }
-  const uint32_t timeoutS = request.wait_timeout_s() != 0 ? request.wait_timeout_s() : kDefaultShutdownTimeoutS;
-  return ShutdownWaiter(hv_, before, ref).wait(request.reboot(), std::chrono::seconds(timeoutS), cancelled);
 }
 
 Status ToolstackCore::readConsole(const v1::ReadConsoleRequest& request, const ChunkSink& sink,

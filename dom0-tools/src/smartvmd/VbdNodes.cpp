@@ -131,8 +131,9 @@ Status VbdNodes::waitForBackend(uint32_t domid, uint32_t devid, std::chrono::mil
   const Status s = waitState(xs, be, timeout, [](int st) { return st >= kInitWait; }, state);
   if (!s.isOk()) {
     if (s.code() != ETIMEDOUT) return s;
-    return error(ETIMEDOUT, fmt::format("no block backend took {} within {} ms: is smartvm-blkback running?", be,
-                                        timeout.count()));
+    return error(ETIMEDOUT, fmt::format("smartvm-blkback is not answering: no block backend took {} within {} ms "
+                                        "(is smartvm-blkback running?)",
+                                        be, timeout.count()));
   }
   if (state >= kClosing) {
     auto why = xs.read(be + "/hotplug-error");
@@ -203,7 +204,7 @@ Result<std::vector<VbdNodes::Disk>> VbdNodes::list(uint32_t domid) {
       disk.spec.set_target(colon == std::string::npos ? *params : params->substr(colon + 1));
     }
     if (auto v = xs.read(disk.backendPath + "/dev"); v.isOk()) disk.spec.set_vdev(*v);
-      auto mode = xs.read(disk.backendPath + "/mode");
+    auto mode = xs.read(disk.backendPath + "/mode");
     disk.spec.set_read_only(mode.isOk() && *mode == "r");
     out.push_back(std::move(disk));
   }

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
   smartvm::dom0::SmartvmdServer server(opts.hvSocket, opts.xenstoredSocket);
+  server.logConsoles({.dir = opts.consoleLogDir, .maxBytes = opts.consoleLogSize, .keep = opts.consoleLogKeep});
   if (auto s = server.start(opts.listen); !s.isOk()) {
     spdlog::error("{}", s.toString());
     return 1;

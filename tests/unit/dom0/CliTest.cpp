@@ -214,7 +214,7 @@ TEST_F(Cli, ConsoleDetachesOnCtrlRightBracketFromATerminal) {
   auto stub = v1::Toolstack::NewStub(channel_);
   std::ostringstream out;
   grpc::Status status;
-  const auto end = ConsoleAttach(*stub, out, {.inputFd = slave, .detachOnSigint = false}).run("web", status);
+  const auto end = ConsoleAttach(*stub, out, {.inputFd = slave, .detachOnSignals = false}).run("web", status);
   user.join();
   termios after{};
   ::tcgetattr(slave, &after);
@@ -238,7 +238,7 @@ TEST_F(Cli, ConsoleDetachesOnSigint) {
     std::this_thread::sleep_for(300ms);
     ::kill(::getpid(), SIGINT);
   });
-  const auto end = ConsoleAttach(*stub, out, {.inputFd = -1, .detachOnSigint = true}).run("web", status);
+  const auto end = ConsoleAttach(*stub, out, {.inputFd = -1, .detachOnSignals = true}).run("web", status);
   user.join();
   EXPECT_EQ(end, ConsoleAttach::End::Detached);
   EXPECT_EQ(out.str(), "hello\n");
@@ -316,7 +316,7 @@ TEST(SmartvmdBinary, ServesUntilSigtermAndLeavesDomainsRunning) {
   if (pid == 0) {
     const std::string listen = "unix:" + sock, hvSock = dir.file("hv.sock");
     ::execl(SMARTVMD_BIN, "smartvmd", "--listen", listen.c_str(), "--hv-socket", hvSock.c_str(), "--log-file",
-            log.c_str(), static_cast<char*>(nullptr));
+            log.c_str(), "--no-console-log", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   // smartvmd restricts the socket right after gRPC binds it: wait for both.

@@ -107,6 +107,11 @@ TEST(DomainListFormat, JsonRoundTripsEveryField) {
   c->set_on_crash(v1::LIFECYCLE_ACTION_PRESERVE);
   c->set_start_paused(true);
   c->set_source_file("/etc/smartvm/web.cfg");
+  auto* disk = c->add_disks();
+  disk->set_target("/var/lib/smartvm/web.qcow2");
+  disk->set_format("qcow2");
+  disk->set_vdev("xvda");
+  disk->set_read_only(true);
 
   const std::string text = formatDomainJson({d, dom(0, "Domain-0", v1::DOMAIN_STATE_RUNNING)});
   ASSERT_EQ(text.back(), '\n');
@@ -137,11 +142,16 @@ TEST(DomainListFormat, JsonRoundTripsEveryField) {
                                          {"on_reboot", "restart"},
                                          {"on_crash", "preserve"},
                                          {"start_paused", true},
+                                         {"disks", nlohmann::json::array({{{"vdev", "xvda"},
+                                                                           {"format", "qcow2"},
+                                                                           {"access", "ro"},
+                                                                           {"target", "/var/lib/smartvm/web.qcow2"}}})},
                                          {"source_file", "/etc/smartvm/web.cfg"}}));
   EXPECT_EQ(j[1]["name"], "Domain-0");
   EXPECT_EQ(j[1]["state"], "running");
   EXPECT_EQ(j[1]["shutdown_reason"], "none");
   EXPECT_EQ(j[1]["config"]["on_reboot"], "default");
+  EXPECT_EQ(j[1]["config"]["disks"], nlohmann::json::array());
 }
 
 TEST(DomainListFormat, JsonOfNothingIsAnEmptyArray) { EXPECT_EQ(formatDomainJson({}), "[]\n"); }

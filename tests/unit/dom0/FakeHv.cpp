@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "smartvm/MessageSocket.h"
 
@@ -210,6 +211,7 @@ Response FakeHv::answerLocked(const Request& req, Lock& lock) {
     case Request::kSchedGlobalSet:
     case Request::kVcpuPin:
     case Request::kVcpuList: schedOp(req, out); break;
+    case Request::kConsoleWrite: consoleWrite(req.console_write(), out); break;
     default: setError(out, EINVAL, "empty request");
   }
   return out;
@@ -277,6 +279,37 @@ void FakeHv::consoleRead(const control::v1::ConsoleRead& r, Response& out, Lock&
   data->set_next_offset(from + data->data().size());
   data->set_first_offset(0);
   data->set_domain_gone(d.gone && data->next_offset() >= d.console.size());
+}
+
+void FakeHv::consoleWrite(const control::v1::ConsoleWrite& r, Response& out) {
+  Dom* d = live(r.domid());
+  if (d == nullptr) return setError(out, ESRCH, fmt::format("no domain with id {}", r.domid()));
+  if (!d->consoleRing) {
+    return setError(out, ENODEV, fmt::format("domain '{}' has no console ring served by the hypervisor", d->info.name()));
+  }
+  // As the real ring: what fits in the free room is taken, the rest refused.
+  const size_t room = d->consoleInCapacity - std::min(d->consoleInCapacity, d->consoleInUnread.size());
+  const std::string taken = r.data().substr(0, room);
+  d->consoleInUnread += taken;
+  d->consoleInAll += taken;
+  out.mutable_console_written()->set_written(static_cast<uint32_t>(taken.size()));
+}
+
+void FakeHv::setConsoleRing(uint32_t domid, bool present, size_t capacity) {
+  Lock lock(mu_);
+  Dom& d = doms_.at(domid);
+  d.consoleRing = present;
+  d.consoleInCapacity = capacity;
+}
+
+std::string FakeHv::consoleInput(uint32_t domid) const {
+  Lock lock(mu_);
+  return doms_.at(domid).consoleInAll;
+}
+
+std::string FakeHv::guestReadsConsole(uint32_t domid) {
+  Lock lock(mu_);
+  return std::exchange(doms_.at(domid).consoleInUnread, std::string());
 }
 
 void FakeHv::waitDomain(const control::v1::WaitDomain& r, Response& out, Lock& lock) {

@@ -49,6 +49,15 @@ class FakeHv {
   /// When set, `create` gives each new domain rings: store gfn 0xfe000 + domid, port 1; console 0xfd000 + domid, port 2.
   bool ringsOnCreate = false;
 
+  // Console input (console_write): each domain has a ring `in` side of
+  // `capacity` bytes (1024, Xen's) that the guest empties with guestReadsConsole.
+  /// Gives the domain a console ring of `capacity` input bytes, or none (console_write: ENODEV).
+  void setConsoleRing(uint32_t domid, bool present, size_t capacity = 1024);
+  /// Every byte console_write has put into the domain's ring, read by the guest or not.
+  std::string consoleInput(uint32_t domid) const;
+  /// The guest reads its ring: returns the unread bytes and frees their room.
+  std::string guestReadsConsole(uint32_t domid);
+
   std::optional<v1::DomainInfo> domain(uint32_t domid) const;
   /// Every request received, in order.
   std::vector<control::v1::Request> requests() const;
@@ -83,6 +92,10 @@ class FakeHv {
     bool gone = false;
     std::optional<std::chrono::steady_clock::time_point> shutdownAt;
     v1::ShutdownReason pendingReason = v1::SHUTDOWN_REASON_NONE;
+    bool consoleRing = true;
+    size_t consoleInCapacity = 1024;
+    std::string consoleInUnread;  // in the ring, not yet read by the guest
+    std::string consoleInAll;
   };
   using Lock = std::unique_lock<std::mutex>;
 
@@ -100,6 +113,7 @@ class FakeHv {
   Status setParams(std::map<std::string, int64_t>& into, const google::protobuf::Map<std::string, int64_t>& params);
   std::map<std::string, int64_t>& domainParams(uint32_t domid);
   void listVcpus(const control::v1::VcpuList& r, control::v1::Response& out);
+  void consoleWrite(const control::v1::ConsoleWrite& r, control::v1::Response& out);
 
   std::string path_;
   int listenFd_ = -1;

@@ -171,6 +171,7 @@ TEST_F(XenstoreDomainsTest, RestartInPlaceReintroducesWithTheNewRing) {
   v1::ShutdownRequest req;
   req.mutable_domain()->set_id("web");
   req.set_reboot(true);
+  req.set_force(true);  // the fake guest has no PV control (SmartvmdPvShutdownTest covers that path)
   req.set_wait(true);
   v1::DomainInfo after;
   const grpc::Status s = stub_->ShutdownDomain(ctx().get(), req, &after);

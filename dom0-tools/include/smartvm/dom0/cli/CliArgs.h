@@ -11,7 +11,9 @@ enum class CliVerb {
   Create, List, Console, Pause, Unpause, Destroy, Shutdown, Reboot, Info, Dmesg, EvtchnList, DebugKeys,
   SchedCredit, SchedParallel, VcpuPin, VcpuList,
   // Xen's xenstore-* tools, talking to smartvm-xenstored directly (XenstoreCommands).
-  XenstoreLs, XenstoreRead, XenstoreWrite, XenstoreRm, XenstoreList, XenstoreWatch
+  XenstoreLs, XenstoreRead, XenstoreWrite, XenstoreRm, XenstoreList, XenstoreWatch,
+  // PV disks (CliRunnerDisks.cpp).
+  BlockAttach, BlockDetach, BlockList
 };
 
 /// One parsed invocation; fields not used by the verb keep their defaults.
@@ -51,6 +53,9 @@ struct CliCommand {
   std::vector<std::string> xsArgs;
   bool xsPerms = false;                ///< xenstore-ls -p: each node's permissions
   std::optional<int64_t> watchCount;   ///< xenstore-watch -n: stop after this many events
+  // block-attach DOM SPEC... / block-detach DOM VDEV / block-list DOM... (in `domains`)
+  std::vector<std::string> diskSpec;   ///< block-attach: xl disk spec words, joined with ',' as xl does
+  std::string vdev;                    ///< block-detach: xvdb or its device number
 
   /// sched-*: the global parameters are meant (-s, -t, -r, -g, -G).
   bool schedGlobalScope() const { return schedGlobal || tsliceMs || ratelimitUs || gangSliceMs || gangShare; }

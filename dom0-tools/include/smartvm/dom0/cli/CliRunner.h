@@ -49,6 +49,10 @@ class CliRunner {
   grpc::Status getSchedParams(const std::string& domain, v1::SchedParams& out);
   /// SetSchedParams of `domain` ("" = global); silent on success, as xl.
   int setSchedParams(const std::string& domain, const std::map<std::string, int64_t>& params);
+  // PV disks (CliRunnerDisks.cpp).
+  int blockAttach(const CliCommand& cmd);
+  int blockDetach(const CliCommand& cmd);
+  int blockList(const CliCommand& cmd);
 
   /// Prints the one-line error for a failed call and returns 1.
   int fail(const grpc::Status& status);

@@ -39,6 +39,10 @@ struct DomainConfigRules {
 
   /// Checks a whole config as it arrives over the API (after applyDefaults); EINVAL names the field.
   static Status validate(const v1::DomainConfig& config);
+
+  /// Checks one disk (absolute target, raw or qcow2, a known vdev), as `validate`
+  /// does each of a config's and AttachDisk its one; EINVAL names `field` ("disks[0]").
+  static Status validateDisk(const v1::DiskSpec& disk, const std::string& field);
 };
 
 }  // namespace smartvm::dom0

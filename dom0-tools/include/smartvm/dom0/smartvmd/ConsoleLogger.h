@@ -12,13 +12,15 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "smartvm/dom0/smartvmd/ControlClient.h"
+#include "smartvm/dom0/smartvmd/DomainHooks.h"
 #include "smartvm/dom0/smartvmd/RotatingLog.h"
 
 namespace smartvm::dom0 {
 
-class ConsoleLogger {
+class ConsoleLogger : public DomainHooks {
  public:
   struct Options {
     std::string dir;                 ///< where the logs go; empty disables logging
@@ -28,15 +30,22 @@ class ConsoleLogger {
   };
 
   ConsoleLogger(const ControlClient& hv, Options o) : hv_(hv), opt_(std::move(o)) {}
-  ~ConsoleLogger() { stop(); }
+  ~ConsoleLogger() override { stop(); }
   ConsoleLogger(const ConsoleLogger&) = delete;
   ConsoleLogger& operator=(const ConsoleLogger&) = delete;
 
   /// Starts the polling thread (a no-op when logging is disabled).
   void start();
   void stop();
-  /// One round: every domain's new console bytes appended to its log.
+  /// One round: every domain's new console bytes appended to its log; a domain
+  /// that went since the last round has its last bytes logged and is dropped.
   void pollOnce();
+  /// As a hook (ToolstackCore's): a domain created through smartvmd is logged
+  /// even if it is gone before the next round's list, as a guest that fails
+  /// at once would be; its history outlives it in smartvm-hv.
+  void onCreated(const v1::DomainInfo& info) override;
+  void onRestarted(const v1::DomainInfo&) override {}  // same domid and history: the log goes on
+  void onDestroyed(uint32_t) override {}                // the next round logs its last bytes
   /// The log file of the domain called `name`.
   std::string logPath(const std::string& name) const { return opt_.dir + "/guest-" + name + ".log"; }
 
@@ -44,13 +53,21 @@ class ConsoleLogger {
   struct Followed {
     uint64_t created = 0;  // tells a new domain from an old one that had the same domid
     uint64_t offset = 0;
+    std::string name;
     std::unique_ptr<RotatingLog> log;
+    bool failing = false;  // the last append failed: warned once, not every round
   };
+  /// The entry of a domain, made afresh for a new one (another `created`).
+  Followed& track(uint32_t domid, const std::string& name, uint64_t created);
   void follow(uint32_t domid, const std::string& name, uint64_t created);
+  /// Appends what the domain's console history holds past f.offset.
+  void drain(uint32_t domid, Followed& f);
+  bool stopping();
 
   const ControlClient& hv_;
   Options opt_;
   std::map<uint32_t, Followed> domains_;
+  std::vector<v1::DomainInfo> created_;  // onCreated since the last round; guarded by m_
   std::thread thread_;
   std::mutex m_;
   std::condition_variable cv_;

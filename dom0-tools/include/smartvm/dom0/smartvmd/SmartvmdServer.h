@@ -9,8 +9,10 @@
 #include <string>
 
 #include "smartvm/Status.h"
+#include "smartvm/dom0/smartvmd/ConsoleLogger.h"
 #include "smartvm/dom0/smartvmd/ControlClient.h"
 #include "smartvm/dom0/smartvmd/DomainMonitor.h"
+#include "smartvm/dom0/smartvmd/PvControl.h"
 #include "smartvm/dom0/smartvmd/ToolstackCore.h"
 #include "smartvm/dom0/smartvmd/ToolstackService.h"
 #include "smartvm/dom0/smartvmd/VbdDomains.h"
@@ -29,6 +31,9 @@ class SmartvmdServer {
   SmartvmdServer(const SmartvmdServer&) = delete;
   SmartvmdServer& operator=(const SmartvmdServer&) = delete;
 
+  /// Keeps every guest's console in a file (ConsoleLogger), from start() to
+  /// shutdown(); call once, before start() (it adds a hook). Without it, or with an empty dir, none are kept.
+  void logConsoles(ConsoleLogger::Options options);
   /// Starts serving on `listen` ("unix:/path" or "host:port"); fails if the address is bad or taken.
   Status start(const std::string& listen);
   /// Blocks until another thread's shutdown() has finished.
@@ -44,11 +49,13 @@ class SmartvmdServer {
   ControlClient hv_;
   std::unique_ptr<XenstoreDomains> xenstore_;
   std::unique_ptr<VbdDomains> disks_;
+  std::unique_ptr<PvControl> pvControl_;
   ToolstackCore core_;
   std::unique_ptr<DomainMonitor> monitor_;
   ToolstackService service_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<bool> stopped_{false};
+  std::unique_ptr<ConsoleLogger> consoleLog_;  // after hv_, which it calls
 };
 
 }  // namespace smartvm::dom0

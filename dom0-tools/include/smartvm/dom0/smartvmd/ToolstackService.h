@@ -36,6 +36,13 @@ class ToolstackService final : public v1::Toolstack::Service {
   grpc::Status PinVcpu(grpc::ServerContext* ctx, const v1::PinVcpuRequest* req, v1::PinVcpuResponse* out) override;
   grpc::Status ListVcpus(grpc::ServerContext* ctx, const v1::ListVcpusRequest* req,
                          v1::ListVcpusResponse* out) override;
+  grpc::Status WriteConsole(grpc::ServerContext* ctx, const v1::WriteConsoleRequest* req,
+                            v1::WriteConsoleResponse* out) override;  // ToolstackServiceConsole.cpp
+  // PV disks (ToolstackServiceDisks.cpp).
+  grpc::Status AttachDisk(grpc::ServerContext* ctx, const v1::AttachDiskRequest* req, v1::DiskInfo* out) override;
+  grpc::Status DetachDisk(grpc::ServerContext* ctx, const v1::DetachDiskRequest* req,
+                          v1::DetachDiskResponse* out) override;
+  grpc::Status ListDisks(grpc::ServerContext* ctx, const v1::DomainRef* req, v1::ListDisksResponse* out) override;
 
  private:
   const ToolstackCore& core_;
