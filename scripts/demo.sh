@@ -88,7 +88,7 @@ grep -q "smartvm-blkback serving" "$WORK/blkback.log" || die "smartvm-blkback di
 echo "blkback     pid $BLK_PID  storage daemon under $WORK/blkback"
 "$BIN/smartvmd" --listen "unix:$WORK/smartvmd.sock" --hv-socket "$WORK/hv.sock" \
   --xenstored-socket "$WORK/xenstored.sock" --log-file "$WORK/smartvmd.log" \
-  >"$WORK/smartvmd.out" 2>&1 &
+  --console-log-dir "$WORK/console" >"$WORK/smartvmd.out" 2>&1 &
 D_PID=$!
 wait_socket "$WORK/smartvmd.sock" "$D_PID" || { cat "$WORK/smartvmd.out" >&2; die "smartvmd did not start"; }
 echo "smartvmd    pid $D_PID  gRPC on unix:$WORK/smartvmd.sock"
@@ -143,6 +143,10 @@ echo "\$ smartvm xenstore-ls /local/domain/$BLK_ID/device"
 sv xenstore-ls "/local/domain/$BLK_ID/device"
 echo "\$ smartvm xenstore-ls /local/domain/0/backend/vbd/$BLK_ID"
 sv xenstore-ls "/local/domain/0/backend/vbd/$BLK_ID"
+echo "\$ smartvm block-list demo-blk"
+sv block-list demo-blk
+echo "\$ ls $WORK/console   # smartvmd's per-guest console logs"
+ls "$WORK/console"
 
 heading "PV shutdown: smartvm shutdown -w asks demo-pvctl through xenstore control/shutdown"
 PV_ID="$(sv list | awk '$1 == "demo-pvctl" { print $2 }')"
