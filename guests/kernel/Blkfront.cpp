@@ -243,6 +243,8 @@ long Blkfront::publishRing(Line& why) {
     rc = xenbus::write(path(fe, "ring-ref").view(), Line().dec(info_.ringRef).view(), tx);
     if (rc == 0) rc = xenbus::write(path(fe, "event-channel").view(), Line().dec(info_.port).view(), tx);
     if (rc == 0) rc = xenbus::write(path(fe, "protocol").view(), XEN_IO_PROTO_ABI_X86_64, tx);
+    // As xen-blkfront's talk_to_blkback: the backend may keep our grants mapped.
+    if (rc == 0 && options_.persistentGrants) rc = xenbus::write(path(fe, "feature-persistent").view(), "1", tx);
     if (tx != 0) {
       const long end = xenbus::transactionEnd(tx, rc == 0);
       if (rc == 0) rc = end;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -96,6 +97,20 @@ class PvRig {
     const Asking asking(blkAsking_);
     std::lock_guard lk(blkMu_);
     return blkback_ && blkback_->device(domid, devid) != nullptr;
+  }
+  /// What the block backend's device (domid, devid) did with persistent grants; nullopt when not served.
+  struct BlkPersistent {
+    bool persistent = false;  ///< the current or last connection used them
+    uint64_t maps = 0;        ///< grants mapped over it
+    uint64_t live = 0;        ///< mappings held now
+    uint64_t served = 0;      ///< requests served (all connections)
+  };
+  std::optional<BlkPersistent> blkPersistent(uint32_t domid, uint32_t devid) {
+    const Asking asking(blkAsking_);
+    std::lock_guard lk(blkMu_);
+    const auto* d = blkback_ ? blkback_->device(domid, devid) : nullptr;
+    if (d == nullptr) return std::nullopt;
+    return BlkPersistent{d->persistentGrants(), d->persistentMaps(), d->persistentLive(), d->requestsServed()};
   }
   size_t blkDeviceCount() {
     const Asking asking(blkAsking_);

@@ -19,6 +19,7 @@ BlkbackDevice::BlkbackDevice(Identity id, std::unique_ptr<NbdBlockDevice> disk, 
       disk_(std::move(disk)),
       hv_(hv),
       grantIo_(*hv.grants, id_.domid),
+      mapper_(*hv.grants, id_.domid),
       engine_(*disk_, grantIo_, BlkbackLimits{xenbus.maxIndirectSegments}),
       xenbus_(store, *this, std::move(xenbus)) {}
 
@@ -44,10 +45,20 @@ Status BlkbackDevice::connectRing(const RingParams& p) {
   port_ = std::move(*port);
   ring_ = std::make_unique<BlkbackRing>(static_cast<blkif_sring*>(ringPage_->page), GrantClient::kPageSize);
   ringBroken_ = false;
+  // The grant I/O is chosen per connection: mapped once and kept when both
+  // ends offered feature-persistent, copied through smartvm-hv otherwise.
+  if (p.persistent) {
+    persistent_ = std::make_unique<PersistentGrantIo>(mapper_, grantIo_);
+    engine_.setGrants(*persistent_);
+  } else {
+    engine_.setGrants(grantIo_);
+  }
+  persistentOn_ = p.persistent;
+  persistentMaps_ = 0;
   stop_ = false;
   thread_ = std::thread([this] { serveLoop(); });
-  spdlog::info("blkback: {} connected (ring-ref {}, port {} -> dom0 port {})", id_.backendPath, p.ringRefs[0],
-               p.eventChannel, port_->port);
+  spdlog::info("blkback: {} connected (ring-ref {}, port {} -> dom0 port {}, {})", id_.backendPath, p.ringRefs[0],
+               p.eventChannel, port_->port, p.persistent ? "persistent grants" : "grant copies");
   return Status::ok();
 }
 
@@ -55,6 +66,15 @@ void BlkbackDevice::disconnect() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
   ring_.reset();
+  // Every persistent mapping goes with the connection (disconnect, close,
+  // removal, domain death all come here).
+  engine_.setGrants(grantIo_);
+  if (persistent_) {
+    const size_t n = persistent_->cached();
+    persistent_.reset();  // unmaps all
+    if (n > 0) spdlog::info("blkback: {}: unmapped {} persistent grants", id_.backendPath, n);
+  }
+  persistentLive_ = 0;
   if (port_) {
     if (auto s = hv_.events->close(port_->port); !s) {
       spdlog::warn("blkback: {}: closing dom0 port {}: {}", id_.backendPath, port_->port, s.message());
@@ -97,6 +117,10 @@ void BlkbackDevice::serveLoop() {
     reconnectDiskIfNeeded();
     const BlkbackRing::Round round = ring_->serve(engine_);
     served_.fetch_add(round.served);
+    if (persistent_) {
+      persistentMaps_ = persistent_->stats().maps;
+      persistentLive_ = persistent_->cached();
+    }
     if (round.notify) {
       if (auto s = EventChannelClient::ring(port_->doorbell.get()); !s) {
         spdlog::warn("blkback: {}: notifying the frontend: {}", id_.backendPath, s.message());

@@ -24,7 +24,7 @@ T as(const blkif_request& raw) {
 }  // namespace
 
 BlkbackEngine::BlkbackEngine(BlockDevice& disk, GrantIo& grants, BlkbackLimits limits)
-    : disk_(disk), grants_(grants), limits_(limits) {}
+    : disk_(disk), grants_(&grants), limits_(limits) {}
 
 Status BlkbackEngine::checkRange(uint64_t sector, uint64_t sectors, bool write) const {
   const uint64_t total = disk_.sizeBytes() / kSector;
@@ -61,7 +61,7 @@ Status BlkbackEngine::indirectSegments(const blkif_request_indirect& r, Segments
   for (unsigned p = 0; p < pages; ++p) {
     const unsigned first = p * kSegmentsPerIndirectPage;
     const unsigned n = std::min<unsigned>(kSegmentsPerIndirectPage, r.nr_segments - first);
-    if (Status s = grants_.copyFromGuest(r.indirect_grefs[p], 0, &out.segs[first], n * sizeof(blkif_request_segment));
+    if (Status s = grants_->copyFromGuest(r.indirect_grefs[p], 0, &out.segs[first], n * sizeof(blkif_request_segment));
         !s.isOk())
       return error(s.code(), "indirect page " + std::to_string(p) + ": " + s.message());
   }
@@ -90,14 +90,14 @@ Status BlkbackEngine::readWrite(uint8_t op, uint64_t sector, const Segments& s, 
   if (write) {
     // Gather every segment before the disk sees a byte: a bad grant in the
     // last segment must not leave the first ones written.
-    SMARTVM_TRY(grants_.copyFromGuestSegs(segs));
+    SMARTVM_TRY(grants_->copyFromGuestSegs(segs));
     SMARTVM_TRY(disk_.write(sector * kSector, buffer_.data(), bytes, fua));
     ++stats_.writes;
     stats_.sectorsWritten += s.sectors;
     return Status::ok();
   }
   SMARTVM_TRY(disk_.read(sector * kSector, buffer_.data(), bytes));
-  SMARTVM_TRY(grants_.copyToGuestSegs(segs));
+  SMARTVM_TRY(grants_->copyToGuestSegs(segs));
   ++stats_.reads;
   stats_.sectorsRead += s.sectors;
   return Status::ok();

@@ -54,7 +54,7 @@ Status BlkbackXenbus::probe() {
   auto put = [&](const char* key, const std::string& v) { return store_.write(b + "/" + key, v); };
   SMARTVM_TRY(put("feature-flush-cache", "1"));
   SMARTVM_TRY(put("feature-barrier", "1"));
-  SMARTVM_TRY(put("feature-persistent", "0"));
+  SMARTVM_TRY(put("feature-persistent", cfg_.persistentGrants ? "1" : "0"));
   SMARTVM_TRY(put("feature-max-indirect-segments", std::to_string(cfg_.maxIndirectSegments)));
   SMARTVM_TRY(put("max-ring-page-order", std::to_string(cfg_.maxRingPageOrder)));
   if (cfg_.discard && !cfg_.readOnly) {
@@ -95,6 +95,12 @@ Result<RingParams> BlkbackXenbus::readRing() {
   }
   SMARTVM_ASSIGN_OR_RETURN(uint64_t port, readNumber("event-channel", UINT32_MAX, true));
   p.eventChannel = static_cast<evtchn_port_t>(port);
+  // As xenbus_read_unsigned(otherend, "feature-persistent", 0): absent or
+  // malformed is 0, any other number is on.
+  if (cfg_.persistentGrants) {
+    auto pers = readNumber("feature-persistent", UINT64_MAX, false, 0);
+    p.persistent = pers.isOk() && *pers != 0;
+  }
   auto proto = store_.read(cfg_.frontendPath + "/protocol");
   if (proto.isOk() && *proto != XEN_IO_PROTO_ABI_NATIVE)
     return error(ENOSYS, "protocol '" + proto->substr(0, 40) + "' is not supported (only " +

@@ -1,10 +1,13 @@
 // blk: the blkfront driver end to end against a real backend.
 //   workload=blk [vbd=<id>] [mode=rw|write|verify] [start=<sector>]
 //                [count=<sectors>] [seed=<n>] [depth=<1..8>] [timeout_ms=<ms>]
+//                [persistent=0|1]
 // mode=rw (default) writes the seed's pattern (lib/DiskPattern.h) over
 // count 512-byte sectors from start, flushes, reads them back and checks
 // them; write stops after the flush; verify only reads and checks, which is
-// how a second boot of the same image proves the data stayed.
+// how a second boot of the same image proves the data stayed. persistent=1
+// grants each slot's pages once and offers feature-persistent (Blkfront's
+// persistentGrants), so the backend may map them once and keep them.
 #include "kernel/Blkfront.h"
 #include "kernel/Console.h"
 #include "kernel/Events.h"
@@ -133,6 +136,8 @@ void runBlk(const Cmdline& cmdline) {
   run.seed = cmdline.numberOrFail("seed", 1);
   run.depth = cmdline.numberOrFail("depth", 4);
   const uint64_t timeoutMs = cmdline.numberOrFail("timeout_ms", 10000);
+  const uint64_t persistent = cmdline.numberOrFail("persistent", 0);
+  if (persistent > 1) fail("persistent= must be 0 or 1");
   if (run.count == 0 || run.count > (uint64_t{1} << 32)) fail("count= must be 1..2^32 sectors");
   if (run.depth == 0 || run.depth > Blkfront::kSlots) fail(Line().str("depth= must be 1..").dec(Blkfront::kSlots));
   if (timeoutMs == 0 || timeoutMs > 3600000) fail("timeout_ms= must be 1..3600000");
@@ -144,6 +149,9 @@ void runBlk(const Cmdline& cmdline) {
   if (xenbus::init(why) != 0) fail(Line().str("blk: ").str(why.view()));
   xenbus::setTimeout(run.timeoutNs);
   if (gnttab::init(why) != 0) fail(Line().str("blk: ").str(why.view()));
+  Blkfront::Options options;
+  options.persistentGrants = persistent != 0;
+  gDisk.configure(options);
   if (gDisk.connect(cmdline.value("vbd", ""), run.timeoutNs, why) != 0) fail(Line().str("blk: ").str(why.view()));
   const Blkfront::Info& info = gDisk.info();
   console::print(Line().str("blk: vbd ").dec(info.vbd).str(" backend ").str(Str(info.backend)).str(" (domain ")
@@ -170,6 +178,7 @@ void runBlk(const Cmdline& cmdline) {
       .str(" seed=").dec(run.seed).str(" written=").dec(run.written).str(" read=").dec(run.read)
       .str(" verified=").dec(run.verified).str(" mismatches=").dec(run.mismatches).str(" flush=").str(run.flush)
       .str(" requests=").dec(gDisk.requests()).str(" leaked_grants=").dec(gDisk.leakedGrants());
+  if (persistent != 0) line.str(" persistent=1");
   console::print(line);
   if (run.mismatches != 0)
     fail(Line().str("blk: ").dec(run.mismatches).str(" sectors did not verify; first sector ").dec(run.firstBadSector)

@@ -79,7 +79,7 @@ TEST_F(BlkbackXenbusTest, ProbeAdvertisesFeaturesAndWaits) {
   EXPECT_EQ(be("feature-barrier"), "1");
   EXPECT_EQ(be("feature-discard"), "1");
   EXPECT_EQ(be("feature-max-indirect-segments"), "256");
-  EXPECT_EQ(be("feature-persistent"), "0");
+  EXPECT_EQ(be("feature-persistent"), "1") << "persistent grants are offered";
   EXPECT_EQ(be("sectors"), "") << "the size comes with Connected";
 }
 
@@ -100,6 +100,41 @@ TEST_F(BlkbackXenbusTest, InitialisedFrontendIsConnectedAndSeesTheDisk) {
   frontend("state", "4");
   x.frontendChanged();
   EXPECT_EQ(conn.connects, 1) << "Connected after Connected does nothing";
+}
+
+TEST_F(BlkbackXenbusTest, PersistentGrantsOnlyWhenTheFrontendOffersThem) {
+  struct Case {
+    const char* value;  ///< the frontend's feature-persistent, nullptr: absent
+    bool persistent;
+  };
+  // As xenbus_read_unsigned(otherend, "feature-persistent", 0).
+  for (const Case c : {Case{"1", true}, Case{nullptr, false}, Case{"0", false}, Case{"banana", false},
+                       Case{"2", true}}) {
+    MapStore s;
+    FakeConnector cn;
+    BlkbackXenbus x(s, cn, config());
+    ASSERT_TRUE(x.probe().isOk());
+    EXPECT_EQ(s.nodes[kBe + "/feature-persistent"], "1");
+    s.nodes[kFe + "/ring-ref"] = "8";
+    s.nodes[kFe + "/event-channel"] = "5";
+    if (c.value != nullptr) s.nodes[kFe + "/feature-persistent"] = c.value;
+    s.nodes[kFe + "/state"] = "3";
+    x.frontendChanged();
+    ASSERT_TRUE(cn.connected) << (c.value ? c.value : "absent") << ": " << x.lastError();
+    EXPECT_EQ(cn.last.persistent, c.persistent) << (c.value ? c.value : "absent");
+  }
+  // A backend configured without them offers 0 and never turns them on.
+  auto cfg = config();
+  cfg.persistentGrants = false;
+  BlkbackXenbus x(store, conn, cfg);
+  ASSERT_TRUE(x.probe().isOk());
+  EXPECT_EQ(be("feature-persistent"), "0");
+  publishRing();
+  frontend("feature-persistent", "1");
+  frontend("state", "3");
+  x.frontendChanged();
+  ASSERT_TRUE(conn.connected);
+  EXPECT_FALSE(conn.last.persistent);
 }
 
 TEST_F(BlkbackXenbusTest, ReadOnlyDiskSaysSoAndOffersNoDiscard) {

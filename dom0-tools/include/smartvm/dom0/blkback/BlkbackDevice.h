@@ -15,6 +15,7 @@
 #include "smartvm/dom0/blkback/BlkbackXenbus.h"
 #include "smartvm/dom0/blkback/GrantCopyIo.h"
 #include "smartvm/dom0/blkback/NbdBlockDevice.h"
+#include "smartvm/dom0/blkback/PersistentGrantIo.h"
 #include "smartvm/dom0/evtchn/EventChannelClient.h"
 #include "smartvm/dom0/grant/GrantClient.h"
 
@@ -54,6 +55,12 @@ class BlkbackDevice final : public BlkbackConnector {
   uint64_t requestsServed() const { return served_.load(); }
   /// True once the frontend broke its ring; it is no longer served until it reconnects.
   bool ringBroken() const { return ringBroken_.load(); }
+  /// True when the current (or last) connection used persistent grants (both ends offered feature-persistent).
+  bool persistentGrants() const { return persistentOn_.load(); }
+  /// Grants mapped persistently over the current (or last) connection (0 on the copy path).
+  uint64_t persistentMaps() const { return persistentMaps_.load(); }
+  /// Persistent mappings held now (0 once disconnected: all unmapped).
+  uint64_t persistentLive() const { return persistentLive_.load(); }
 
   // BlkbackConnector
   [[nodiscard]] Status connectRing(const RingParams& p) override;
@@ -67,6 +74,9 @@ class BlkbackDevice final : public BlkbackConnector {
   std::unique_ptr<NbdBlockDevice> disk_;
   Hv hv_;
   GrantCopyIo grantIo_;
+  GrantClientMapper mapper_;
+  /// While connected with feature-persistent; the engine uses it instead of grantIo_.
+  std::unique_ptr<PersistentGrantIo> persistent_;
   BlkbackEngine engine_;
   BlkbackXenbus xenbus_;
 
@@ -77,6 +87,9 @@ class BlkbackDevice final : public BlkbackConnector {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> served_{0};
   std::atomic<bool> ringBroken_{false};
+  std::atomic<bool> persistentOn_{false};
+  std::atomic<uint64_t> persistentMaps_{0};
+  std::atomic<uint64_t> persistentLive_{0};
   std::atomic<uint64_t> storageGeneration_{0};
   uint64_t diskGeneration_ = 0;  // the I/O thread's
 };

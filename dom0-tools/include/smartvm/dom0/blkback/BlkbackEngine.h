@@ -40,6 +40,9 @@ class BlkbackEngine {
   /// `raw` is the request as copied off the ring (any of the union's layouts).
   blkif_response handle(const blkif_request& raw);
 
+  /// The grant I/O used from the next request on (chosen at connect: copies or persistent grants).
+  void setGrants(GrantIo& grants) { grants_ = &grants; }
+
   const BlkbackStats& stats() const { return stats_; }
   const BlkbackLimits& limits() const { return limits_; }
 
@@ -55,7 +58,7 @@ class BlkbackEngine {
   [[nodiscard]] Status checkRange(uint64_t sector, uint64_t sectors, bool write) const;
 
   BlockDevice& disk_;
-  GrantIo& grants_;
+  GrantIo* grants_;
   BlkbackLimits limits_;
   BlkbackStats stats_;
   std::vector<uint8_t> buffer_;

@@ -35,6 +35,8 @@ struct RingParams {
   std::vector<grant_ref_t> ringRefs;  ///< one per ring page
   unsigned pageOrder = 0;
   evtchn_port_t eventChannel = 0;
+  /// Both ends offered feature-persistent: data grants may be mapped once and kept.
+  bool persistent = false;
 };
 
 /// The data path the handshake switches on and off.
@@ -57,6 +59,8 @@ class BlkbackXenbus {
     bool discard = false;
     unsigned maxIndirectSegments = 256;
     unsigned maxRingPageOrder = 0;
+    /// Offer feature-persistent (persistent grants, as Linux's xen-blkback does).
+    bool persistentGrants = true;
   };
 
   BlkbackXenbus(XenbusStore& store, BlkbackConnector& connector, Config c);
