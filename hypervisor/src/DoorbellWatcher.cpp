@@ -68,13 +68,17 @@ Result<uint64_t> DoorbellWatcher::addLocked(Entry e) {
 }
 
 void DoorbellWatcher::remove(uint64_t token) {
-  std::lock_guard lk(m_);
-  auto it = doorbells_.find(token);
-  if (it == doorbells_.end()) return;
-  // Explicitly: the client's duplicate keeps the eventfd alive, and epoll
-  // forgets a file only when its last descriptor closes.
-  (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
-  doorbells_.erase(it);
+  {
+    std::lock_guard lk(m_);
+    auto it = doorbells_.find(token);
+    if (it == doorbells_.end()) return;
+    // Explicitly: the client's duplicate keeps the eventfd alive, and epoll
+    // forgets a file only when its last descriptor closes.
+    (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+    doorbells_.erase(it);
+  }
+  // A ring looked up before the erase may still be running: wait it out.
+  std::lock_guard ringing(ringing_);
 }
 
 size_t DoorbellWatcher::size() const {
@@ -94,15 +98,26 @@ void DoorbellWatcher::loop() {
     for (int i = 0; i < n; ++i) {
       const uint64_t token = events[static_cast<size_t>(i)].data.u64;
       if (token == 0) return;
-      std::lock_guard lk(m_);
-      auto it = doorbells_.find(token);
-      if (it == doorbells_.end()) continue;  // removed since epoll_wait returned
-      uint64_t count;
-      if (::read(it->second.fd.get(), &count, sizeof(count)) != sizeof(count)) continue;
-      if (it->second.onWake) {
-        it->second.onWake();
+      // The table lock is dropped before the call: a callback may take locks
+      // whose holders add doorbells (a backend binding a port while it holds
+      // its store lock). ringing_, held across lookup and call, is what
+      // remove() waits on.
+      std::lock_guard ringing(ringing_);
+      std::function<void()> onWake;
+      uint32_t port = 0;
+      {
+        std::lock_guard lk(m_);
+        auto it = doorbells_.find(token);
+        if (it == doorbells_.end()) continue;  // removed since epoll_wait returned
+        uint64_t count;
+        if (::read(it->second.fd.get(), &count, sizeof(count)) != sizeof(count)) continue;
+        onWake = it->second.onWake;
+        port = it->second.port;
+      }
+      if (onWake) {
+        onWake();
       } else {
-        ring_(it->second.port);
+        ring_(port);
       }
     }
   }

@@ -36,7 +36,7 @@ class DoorbellWatcher {
   [[nodiscard]] Result<Doorbell> add(uint32_t port);
   /// Watches `fd`, the notify eventfd of dom0 port `port` the hypervisor serves itself:
   /// each wake-up reads it, which clears the port's pending state, and calls
-  /// `onWake` on the watcher thread. onWake must not call remove() or add().
+  /// `onWake` on the watcher thread. onWake may call add() and watch(), not remove().
   /// Returns the token for remove().
   [[nodiscard]] Result<uint64_t> watch(uint32_t port, UniqueFd fd, std::function<void()> onWake);
   /// Stops watching and closes our end. When it returns, no ring for this
@@ -56,8 +56,11 @@ class DoorbellWatcher {
   void loop();
 
   Ring ring_;
-  // Guards the table and is held while ringing, which is what lets remove()
-  // promise no ring in flight. Never held while waiting in epoll.
+  // Held from a ring's lookup to its end, which is what lets remove() promise
+  // no ring in flight. Taken before m_, never while waiting in epoll.
+  std::mutex ringing_;
+  // Guards the table; never held during a ring, so a ring may wait on a lock
+  // whose holder is adding a doorbell.
   mutable std::mutex m_;
   UniqueFd epoll_;
   UniqueFd stop_;
