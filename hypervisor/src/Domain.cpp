@@ -353,6 +353,8 @@ smartvm::v1::DomainInfo Domain::info() const {
     i.set_shutdown_reason(static_cast<smartvm::v1::ShutdownReason>(std::min(shutdownReason_.load(), 5u) + 1));
   }
   for (const auto& [k, n] : counters_.exitCounts()) (*i.mutable_exit_counts())[k] = n;
+  // The scheduler's halt blocks and checks: subsets of the "interrupted" exits.
+  for (const auto& [k, n] : counters_.haltCounts()) (*i.mutable_exit_counts())[k] = n;
   for (const auto& [k, n] : counters_.hypercallCounts()) (*i.mutable_hypercall_counts())[k] = n;
   const XenRings rings = xenRings();
   i.set_store_gfn(rings.storeGfn);

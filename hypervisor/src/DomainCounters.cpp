@@ -56,4 +56,16 @@ std::map<std::string, uint64_t> DomainCounters::hypercallCounts() const {
   return out;
 }
 
+std::map<std::string, uint64_t> DomainCounters::haltCounts() const {
+  std::map<std::string, uint64_t> out;
+  auto put = [&out](const char* name, const std::atomic<uint64_t>& n) {
+    if (const uint64_t v = n.load()) out[name] = v;
+  };
+  put("halt_block", haltBlocks);
+  put("halt_block_timed", timedHaltBlocks);
+  put("halt_check", haltChecks);
+  put("halt_check_block", haltCheckBlocks);
+  return out;
+}
+
 }  // namespace smartvm::hv

@@ -293,7 +293,11 @@ std::string Hypervisor::debugKeyDomains() {
     const uint32_t n = d->config().vcpus();  // the config, not vcpus_, which a teardown may be clearing
     // Xen's dump_domains: send_guest_vcpu_virq(v, VIRQ_DEBUG) for each vCPU.
     for (uint32_t v = 0; v < n; ++v) eventChannels_.raiseVirq(static_cast<uint16_t>(d->domid()), VIRQ_DEBUG, v);
-    const std::string line = fmt::format("domain {} '{}': {} vCPU(s) sent VIRQ_DEBUG", d->domid(), d->name(), n);
+    const DomainCounters& c = d->counters();
+    const std::string line = fmt::format(
+        "domain {} '{}': {} vCPU(s) sent VIRQ_DEBUG; halt blocks {} ({} timed), halt checks {} ({} found it halted)",
+        d->domid(), d->name(), n, c.haltBlocks.load(), c.timedHaltBlocks.load(), c.haltChecks.load(),
+        c.haltCheckBlocks.load());
     spdlog::info("{}", line);
     out += line + "\n";
   }

@@ -48,6 +48,7 @@ Status Hypervisor::checkOptions(const HypervisorOptions& opts) {
       return error(EINVAL, fmt::format("--sched: unknown policy '{}' (known: {}none)", opts.schedPolicy, known));
     }
   }
+  if (opts.haltCheckUs < 0) return error(EINVAL, "--halt-check-us: must be 0 (off) or a period in us");
   auto cores = pcpuCoresFor(opts.pcpus);
   return cores.isOk() ? Status::ok() : cores.status();
 }
@@ -64,7 +65,7 @@ void Hypervisor::startScheduler() {
     spdlog::info("scheduler: none (each vCPU thread runs under the host's scheduler)");
     return;
   }
-  auto hs = HostScheduler::create(opts_.schedPolicy, pcpuCores_);
+  auto hs = HostScheduler::create(opts_.schedPolicy, pcpuCores_, opts_.haltCheckUs * sched::kNsPerUs);
   if (!hs.isOk()) {
     spdlog::error("scheduler '{}': {}; vCPUs run unscheduled", opts_.schedPolicy, hs.status().toString());
     opts_.schedPolicy = kNoScheduler;
@@ -153,7 +154,14 @@ Status Hypervisor::pinVcpu(uint32_t domid, std::optional<uint32_t> vcpu, const s
   return Status::ok();
 }
 
-std::string Hypervisor::schedDump() { return hostSched_ ? hostSched_->scheduler().dump() : std::string(); }
+std::string Hypervisor::schedDump() {
+  if (!hostSched_) return std::string();
+  const sched::Ns period = hostSched_->haltCheckPeriod();
+  return hostSched_->scheduler().dump() +
+         (period > 0 ? fmt::format("halt check: every {} us, {} rounds\n", period / sched::kNsPerUs,
+                                   hostSched_->haltCheckRounds())
+                     : std::string("halt check: off\n"));
+}
 
 Result<std::vector<VcpuListEntry>> Hypervisor::vcpuList(std::optional<uint32_t> domid) {
   std::vector<std::shared_ptr<Domain>> doms;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "smartvm/hv/Domain.h"
 #include "smartvm/hv/ExitDispatcher.h"
@@ -68,6 +69,7 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
   {
     std::lock_guard lk(m_);
     pthread_getcpuclockid(pthread_self(), &cpuClock_);
+    haveCpuClock_.store(true);
   }
   if (Status s = clock_.calibrate(*backend_); !s.isOk()) {
     domain_.log().warn("vCPU{}: no guest TSC ({}); vcpu_time_info stays zero", id_, s.message());
@@ -85,7 +87,10 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
       gate_->exited();
       break;
     }
-    if (exit.reason == ExitReason::Interrupted && gate_->shared() && backend_->halted()) blockHalted();
+    if (exit.reason == ExitReason::Interrupted) {
+      const bool checked = haltCheckKick_.exchange(false);
+      if (gate_->shared() && backend_->halted()) blockHalted(checked);
+    }
     gate_->exited();
   }
   timers_.stopAll();
@@ -97,7 +102,7 @@ void Vcpu::loop(const ExitDispatcher& dispatcher) {
   setState(VcpuRunState::Stopped);
 }
 
-void Vcpu::blockHalted() {
+bool Vcpu::blockHalted(bool byHaltCheck) {
   // The guest idles in `hlt` inside KVM and would keep its pCPU: block it like
   // SCHEDOP_block until Smart-VM delivers it an event (every upcall, Xen timer
   // and event-channel IPI wakes it first), then let KVM resume the halt, which
@@ -107,30 +112,48 @@ void Vcpu::blockHalted() {
   if (!w) {
     // Unknown timer: staying in KVM is slow to give the pCPU up, never a hang.
     domain_.log().warn("vCPU{}: halted, LAPIC unreadable ({}); not blocked", id_, w.status().message());
-    return;
+    return false;
   }
   constexpr uint64_t kIf = 1u << 9;
   // With IF clear a pending vector does not end the halt: only events we send do.
-  if (w->interruptPending && (backend_->regs().rflags & kIf) != 0) return;
+  if (w->interruptPending && (backend_->regs().rflags & kIf) != 0) return false;
   if (w->timerSpent && !spentTimerProbed_) {
     // KVM shows a one-shot timer that expired after its last look (its
     // interrupt waits for the next KVM_RUN) exactly like one delivered long
     // ago. One more run delivers the former; a later kick that finds the same
     // state then blocks, as a spent one-shot timer cannot expire again.
     spentTimerProbed_ = true;
-    return;
+    return false;
   }
   spentTimerProbed_ = false;  // after this block the guest may run and re-arm
   domain_.counters().haltBlocks.fetch_add(1, std::memory_order_relaxed);
+  if (byHaltCheck) domain_.counters().haltCheckBlocks.fetch_add(1, std::memory_order_relaxed);
   if (!w->timerNs) {
     block();
-    return;
+    return true;
   }
   domain_.counters().timedHaltBlocks.fetch_add(1, std::memory_order_relaxed);
   // Bounded so that the deadline stays a valid steady_clock time point; a
   // wake before a far timer is due costs one more halted run, nothing else.
   constexpr uint64_t kMaxHaltBlockNs = 60'000'000'000ull;
   block(monotonicNs() + std::min(*w->timerNs, kMaxHaltBlockNs));
+  return true;
+}
+
+bool Vcpu::haltCheck() {
+  if (state_.load() != VcpuRunState::Running) return false;  // giving its pCPU up anyway
+  // Without m_: the caller may hold locks a vCPU thread takes under m_ (kicks).
+  // A clock read after the thread ended fails (0): then it just kicks.
+  const uint64_t now = monotonicNs(), cpu = haveCpuClock_.load() ? clockNs(cpuClock_) : 0;
+  const uint64_t at = std::exchange(haltCheckAt_, now), cpu0 = std::exchange(haltCheckCpuNs_, cpu);
+  // A guest in `hlt` inside KVM sleeps on the host (after at most KVM's halt
+  // polling); one that computes uses the CPU. Kicking the latter only costs
+  // it an exit, so the test is a cheap filter and KVM_GET_MP_STATE decides.
+  if (at != 0 && now > at && cpu >= cpu0 && 2 * (cpu - cpu0) > now - at) return false;
+  haltCheckKick_.store(true);
+  domain_.counters().haltChecks.fetch_add(1, std::memory_order_relaxed);
+  backend_->kick();
+  return true;
 }
 
 bool Vcpu::waitWhileParked() {

@@ -37,6 +37,7 @@ struct Options {
   unsigned runTimeout = 120;
   std::string sched = "credit";
   std::string pcpus;
+  int64_t haltCheckUs = HypervisorOptions{}.haltCheckUs;
 };
 
 sigset_t terminationSignals() {
@@ -105,6 +106,9 @@ int main(int argc, char** argv) {
   app.add_option("--sched", o.sched, "vCPU scheduler policy: credit, parallel, or none (host threads free-run)")
       ->capture_default_str();
   app.add_option("--pcpus", o.pcpus, "host cores for the scheduler's pCPUs, an xl CPU list (0-3,^2); default: all");
+  app.add_option("--halt-check-us", o.haltCheckUs,
+                 "while a vCPU waits for a pCPU, check that pCPU's vCPU this often for idling in hlt; 0 = off")
+      ->capture_default_str();
   app.add_option("--run", o.runKernel, "boot this PVH kernel in the foreground, print its console, exit with its fate");
   app.add_option("--memory", o.runMemory, "--run: guest RAM in MiB")->capture_default_str();
   app.add_option("--cmdline", o.runCmdline, "--run: guest command line");
@@ -117,6 +121,7 @@ int main(int argc, char** argv) {
   hvOpts.logDir = oneShot ? "" : o.logDir;
   hvOpts.schedPolicy = o.sched;
   hvOpts.pcpus = o.pcpus;
+  hvOpts.haltCheckUs = o.haltCheckUs;
   if (Status s = Hypervisor::checkOptions(hvOpts); !s) {
     std::cerr << "smartvm-hv: " << s.message() << "\n";
     return 2;

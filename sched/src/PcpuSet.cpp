@@ -32,6 +32,10 @@ void PcpuSet::reschedule(unsigned pcpu) {
   decide(pcpu);
 }
 
+void PcpuSet::waiting() {
+  if (hooks_.waiting) hooks_.waiting();
+}
+
 bool PcpuSet::checkpoint(SchedVcpu& v) {
   int p = -1;
   {
@@ -81,7 +85,8 @@ void PcpuSet::decide(unsigned pcpu) {
     }
     // A holder is looked at again after kMaxHold even when the policy set no
     // slice: only then can the run loop notice a guest idling in `hlt` inside
-    // KVM, which never exits by itself.
+    // KVM, which never exits by itself (sooner only while someone waits for
+    // this pCPU: smartvm-hv's halt check).
     if (next != nullptr) hooks_.armSlice(pcpu, sched_->now() + (c.slice >= 0 ? c.slice : kMaxHold));
     std::lock_guard lk(m_);
     if (!slots_[pcpu].pending || stopping_) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <sstream>
+#include <utility>
 
 namespace smartvm::sched {
 namespace {
@@ -56,8 +57,10 @@ void Scheduler::flushTickles(std::unique_lock<std::mutex>& lk) {
     tickled_[p] = false;
     todo.push_back(p);
   }
+  const bool waiter = std::exchange(newWaiter_, false);
   lk.unlock();
   for (unsigned p : todo) signal_.reschedule(p);
+  if (waiter) signal_.waiting();
 }
 
 SchedVcpu* Scheduler::find(uint32_t domid, uint32_t vcpu) const {
@@ -72,6 +75,7 @@ void Scheduler::setState(SchedVcpu& v, VcpuState s, Ns now) {
   r.state = s;
   r.stateEntry = now;
   v.state = s;
+  if (s == VcpuState::Runnable) newWaiter_ = true;
 }
 
 Status Scheduler::addDomain(uint32_t domid, std::string name, unsigned vcpus, WorkType work) {
@@ -215,6 +219,9 @@ PcpuChoice Scheduler::schedule(unsigned pcpu) {
     d.next->pcpu = static_cast<int>(pcpu);
     if (d.next->state != VcpuState::Running) setState(*d.next, VcpuState::Running, now);
     current_[pcpu] = d.next;
+    // A vCPU that became runnable while this pCPU was being decided waits
+    // behind the new holder now: say so, as for a fresh waiter.
+    if (!newWaiter_ && waiterFor(pcpu)) newWaiter_ = true;
   }
   flushTickles(lk);
   return c;
@@ -257,6 +264,21 @@ SchedVcpu* Scheduler::vcpu(uint32_t domid, uint32_t vcpu) const {
 SchedVcpu* Scheduler::current(unsigned pcpu) const {
   std::lock_guard lk(m_);
   return pcpu < pcpus_ ? current_[pcpu] : nullptr;
+}
+
+bool Scheduler::waiterFor(unsigned pcpu) const {
+  for (const auto& [domid, d] : domains_) {
+    for (const auto& v : d.vcpus) {
+      if (v->state == VcpuState::Runnable && !v->running && v->hardAffinity.test(pcpu)) return true;
+    }
+  }
+  return false;
+}
+
+SchedVcpu* Scheduler::holderWithWaiter(unsigned pcpu) const {
+  std::lock_guard lk(m_);
+  if (pcpu >= pcpus_ || current_[pcpu] == nullptr) return nullptr;
+  return waiterFor(pcpu) ? current_[pcpu] : nullptr;
 }
 
 Result<Runstate> Scheduler::runstate(uint32_t domid, uint32_t vcpu) const {

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "SchedulerGate.h"
@@ -28,22 +30,29 @@ std::vector<unsigned> allowedHostCores() {
   return cores;
 }
 
-HostScheduler::HostScheduler(std::vector<unsigned> cores) : cores_(std::move(cores)) {}
+HostScheduler::HostScheduler(std::vector<unsigned> cores, sched::Ns haltCheck)
+    : cores_(std::move(cores)), haltCheck_(std::max<sched::Ns>(haltCheck, 0)) {}
 
-Result<std::unique_ptr<HostScheduler>> HostScheduler::create(std::string_view policy, std::vector<unsigned> cores) {
+Result<std::unique_ptr<HostScheduler>> HostScheduler::create(std::string_view policy, std::vector<unsigned> cores,
+                                                             sched::Ns haltCheck) {
   if (cores.empty()) return error(EINVAL, "the scheduler needs at least one host core");
-  std::unique_ptr<HostScheduler> h(new HostScheduler(std::move(cores)));
+  std::unique_ptr<HostScheduler> h(new HostScheduler(std::move(cores), haltCheck));
   HostScheduler* self = h.get();
   sched::PcpuSet::Hooks hooks{
       [self](sched::SchedVcpu& v) { self->kick(v); },
       [self](unsigned pcpu, sched::Ns at) { self->timer_->arm(pcpu, at); },
       [self](unsigned pcpu) { self->pinThread(pcpu); },
       [] { return const_cast<sched::SchedVcpu*>(currentSchedVcpu()); },
+      // No vCPU can wait before a domain is added, which is after timer_ exists.
+      [self] {
+        if (self->timer_) self->timer_->waiterAppeared();
+      },
   };
   h->pcpus_ = std::make_unique<sched::PcpuSet>(h->pcpuCount(), std::move(hooks));
   SMARTVM_ASSIGN_OR_RETURN(h->sched_, sched::Scheduler::create(policy, h->pcpuCount(), clockNow, *h->pcpus_));
   h->pcpus_->attach(*h->sched_);
-  h->timer_ = std::make_unique<SliceTimer>(*h->sched_, *h->pcpus_);
+  h->timer_ = std::make_unique<SliceTimer>(*h->sched_, *h->pcpus_, h->haltCheck_,
+                                           [self](sched::SchedVcpu& v) { self->haltCheck(v); });
   return h;
 }
 
@@ -72,6 +81,15 @@ void HostScheduler::kick(sched::SchedVcpu& v) {
   auto it = vcpus_.find(&v);
   if (it != vcpus_.end()) it->second->backend().kick();
 }
+
+void HostScheduler::haltCheck(sched::SchedVcpu& v) {
+  // Vcpu::haltCheck takes no lock a vCPU thread holds while it kicks (which takes vcpusMutex_).
+  std::lock_guard lk(vcpusMutex_);
+  auto it = vcpus_.find(&v);
+  if (it != vcpus_.end()) (void)it->second->haltCheck();
+}
+
+uint64_t HostScheduler::haltCheckRounds() const { return timer_->haltCheckRounds(); }
 
 void HostScheduler::pinThread(unsigned pcpu) {
   const unsigned core = coreOf(pcpu);

@@ -62,7 +62,7 @@ class Rig : public PcpuSignal {
       : set_(pcpus, PcpuSet::Hooks{[this](SchedVcpu& v) { kicked_[&v]->store(true); },
                                    [this](unsigned p, Ns at) { timers_->arm(p, at); },
                                    [](unsigned p) { tlsPinned = static_cast<int>(p); },
-                                   [] { return tlsVcpu; }}) {
+                                   [] { return tlsVcpu; }, nullptr}) {
     auto s = Scheduler::createWith(
         [](SchedHost& h) -> Result<std::unique_ptr<SchedPolicy>> {
           return std::unique_ptr<SchedPolicy>(std::make_unique<test::FifoTestPolicy>(h));
@@ -155,8 +155,27 @@ TEST(PcpuSet, ABlockedVcpuStopsAndAWokenOneResumes) {
   EXPECT_GT(r.work(a), a0 + 10 * kNsPerMs) << "woken, it runs again";
 }
 
+TEST(PcpuSet, AWaitingVcpuReachesTheWaitingHook) {
+  int calls = 0;
+  PcpuSet set(1, PcpuSet::Hooks{[](SchedVcpu&) {}, [](unsigned, Ns) {}, nullptr, [] { return nullptr; },
+                                [&calls] { ++calls; }});
+  auto s = Scheduler::createWith(
+      [](SchedHost& h) -> Result<std::unique_ptr<SchedPolicy>> {
+        return std::unique_ptr<SchedPolicy>(std::make_unique<test::FifoTestPolicy>(h));
+      },
+      1, [] { return Ns{0}; }, set);
+  ASSERT_TRUE(s.isOk());
+  set.attach(**s);
+  ASSERT_TRUE((*s)->addDomain(1, "d", 1).isOk());
+  EXPECT_EQ(calls, 0) << "an offline vCPU waits for nothing";
+  ASSERT_TRUE((*s)->wake(1, 0).isOk());
+  EXPECT_EQ(calls, 1);
+  PcpuSet bare(1, PcpuSet::Hooks{[](SchedVcpu&) {}, [](unsigned, Ns) {}, nullptr, [] { return nullptr; }, nullptr});
+  bare.waiting();  // no hook: nothing happens
+}
+
 TEST(PcpuSet, InterruptEndsOneWaitOnly) {
-  PcpuSet set(1, PcpuSet::Hooks{[](SchedVcpu&) {}, [](unsigned, Ns) {}, nullptr, [] { return nullptr; }});
+  PcpuSet set(1, PcpuSet::Hooks{[](SchedVcpu&) {}, [](unsigned, Ns) {}, nullptr, [] { return nullptr; }, nullptr});
   SchedVcpu v;
   set.interrupt(v);  // before the wait: the next wait returns at once
   EXPECT_EQ(set.waitForPcpu(v), std::nullopt);

@@ -19,6 +19,7 @@ namespace {
 /// which deadlocks if the core signals with its lock held.
 class RecordingSignal final : public PcpuSignal {
  public:
+  void waiting() override { waitings.fetch_add(1); }
   void reschedule(unsigned pcpu) override {
     if (reenter && sched != nullptr) (void)sched->current(pcpu);
     std::lock_guard lk(m);
@@ -30,6 +31,7 @@ class RecordingSignal final : public PcpuSignal {
   }
   Scheduler* sched = nullptr;
   bool reenter = false;
+  std::atomic<int> waitings{0};
   std::mutex m;
   std::vector<unsigned> got;
 };
@@ -192,6 +194,54 @@ TEST(Scheduler, ErrorsNameTheProblem) {
   EXPECT_EQ(Scheduler::create("fifo-test", 1, [] { return Ns{0}; }, s).status().code(), ENOENT);
   EXPECT_EQ(Scheduler::createWith(Rig::fifo(), 0, [] { return Ns{0}; }, s).status().code(), EINVAL);
   EXPECT_EQ(Scheduler::createWith(Rig::fifo(), kMaxPcpus + 1, [] { return Ns{0}; }, s).status().code(), EINVAL);
+}
+
+// The halt check's question: does a vCPU that may run on a pCPU wait behind
+// the vCPU running there? (The run loop asks it while waiting() says so.)
+TEST(Scheduler, HolderWithWaiterNamesAHolderOnlyWhenAnEligibleVcpuWaits) {
+  Rig r(2);
+  CpuMask only0, only1;
+  only0.set(0);
+  only1.set(1);
+  ASSERT_TRUE(r.sched->addDomain(1, "holder", 1).isOk());
+  ASSERT_TRUE(r.sched->addDomain(2, "other", 1).isOk());
+  ASSERT_TRUE(r.sched->pin(1, 0, only0).isOk());
+  ASSERT_TRUE(r.sched->pin(2, 0, only1).isOk());
+  EXPECT_EQ(r.sched->holderWithWaiter(0), nullptr) << "nobody runs";
+  r.signal.waitings = 0;
+  ASSERT_TRUE(r.sched->wake(1, 0).isOk());
+  EXPECT_GE(r.signal.waitings.load(), 1) << "a woken vCPU waits until a pCPU takes it";
+  SchedVcpu* holder = r.sched->schedule(0).next;
+  ASSERT_NE(holder, nullptr);
+  EXPECT_EQ(r.sched->holderWithWaiter(0), nullptr) << "it runs alone";
+  r.signal.waitings = 0;
+  ASSERT_TRUE(r.sched->wake(2, 0).isOk());
+  EXPECT_GE(r.signal.waitings.load(), 1);
+  EXPECT_EQ(r.sched->holderWithWaiter(0), nullptr) << "the waiter may not run on pCPU 0";
+  EXPECT_EQ(r.sched->holderWithWaiter(1), nullptr) << "pCPU 1 has no holder: it just takes the waiter";
+  ASSERT_TRUE(r.sched->pin(2, 0, only0).isOk());
+  EXPECT_EQ(r.sched->holderWithWaiter(0), holder);
+  EXPECT_EQ(r.sched->holderWithWaiter(5), nullptr) << "no such pCPU";
+  ASSERT_TRUE(r.sched->block(1, 0).isOk());
+  SchedVcpu* next = r.sched->schedule(0).next;
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(next->domid, 2u);
+  EXPECT_EQ(r.sched->holderWithWaiter(0), nullptr) << "the waiter got the pCPU";
+}
+
+TEST(Scheduler, APreemptedVcpuIsAWaiterToo) {
+  Rig r(1);
+  ASSERT_TRUE(r.sched->addDomain(1, "a", 1).isOk());
+  ASSERT_TRUE(r.sched->addDomain(2, "b", 1).isOk());
+  ASSERT_TRUE(r.sched->wake(1, 0).isOk());
+  ASSERT_NE(r.sched->schedule(0).next, nullptr);
+  ASSERT_TRUE(r.sched->wake(2, 0).isOk());
+  r.signal.waitings = 0;
+  SchedVcpu* b = r.sched->schedule(0).next;  // FIFO: the slice end hands the pCPU to b
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->domid, 2u);
+  EXPECT_GE(r.signal.waitings.load(), 1) << "a went back to waiting";
+  EXPECT_EQ(r.sched->holderWithWaiter(0), b);
 }
 
 }  // namespace

@@ -22,6 +22,10 @@ struct DomainCounters {
   std::atomic<uint64_t> refusedRequests{0};  ///< hypercall arguments refused with a log line
   std::atomic<uint64_t> haltBlocks{0};  ///< guest `hlt`s found at a kick and turned into a block (scheduler)
   std::atomic<uint64_t> timedHaltBlocks{0};  ///< those of them that end at the guest's LAPIC timer at the latest
+  /// Kicks by the scheduler's halt check (someone waited for the vCPU's pCPU
+  /// and its thread looked idle), and how many of them found it halted and blocked it.
+  std::atomic<uint64_t> haltChecks{0};
+  std::atomic<uint64_t> haltCheckBlocks{0};
   /// Wall time vCPU threads spent in user space handling exits, from KVM_RUN's
   /// return to the next KVM_RUN, minus sleeps in SCHEDOP_block/poll or hlt:
   /// smartvm-hv's own share of a guest's time.
@@ -33,6 +37,9 @@ struct DomainCounters {
   std::map<std::string, uint64_t> exitCounts() const;
   /// Non-zero hypercall counts by hypercall name ("unknown" for -ENOSYS ones).
   std::map<std::string, uint64_t> hypercallCounts() const;
+  /// Non-zero scheduler counters about guests idling in `hlt`: "halt_block",
+  /// "halt_block_timed", "halt_check", "halt_check_block" (shown among the exit counts).
+  std::map<std::string, uint64_t> haltCounts() const;
 };
 
 /// Xen's name for a hypercall number ("xen_version"), or "hypercall_<n>".

@@ -31,6 +31,10 @@ struct HypervisorOptions {
   /// Host cores the pCPUs are bound to, an xl CPU list ("0-3", "all"); one
   /// pCPU per listed core. Empty = every core this process may use.
   std::string pcpus;
+  /// While a vCPU waits for a pCPU, that pCPU's vCPU is checked this often
+  /// for idling in `hlt` inside KVM (then it hands the pCPU on); 0 = never,
+  /// so a halted vCPU keeps its pCPU until its slice ends.
+  int64_t haltCheckUs = 1000;
 };
 
 /// One vCPU as `xl vcpu-list` shows it.

@@ -110,13 +110,21 @@ class Vcpu {
   uint64_t cpuTimeNs() const;
   /// Xen runstate (RUNSTATE_* times in ns of system time).
   vcpu_runstate_info runstate() const;
+  /// The scheduler's halt check (any thread; one caller at a time): someone
+  /// waits for this vCPU's pCPU. Unless the thread used more than half of the
+  /// CPU time since the last check (a busy guest, left alone), kicks the vCPU
+  /// out of KVM_RUN; the loop then blocks it if it idles in `hlt`, and else
+  /// re-enters the guest with its slice untouched. True if it kicked.
+  bool haltCheck();
 
  private:
   void loop(const ExitDispatcher& dispatcher);
   bool waitWhileParked();  // false when stopping
   void serviceCallback();
-  /// Blocks a vCPU found halted inside KVM at a kick, until an event or its LAPIC timer.
-  void blockHalted();
+  /// Blocks a vCPU found halted inside KVM at a kick (`byHaltCheck`: the
+  /// scheduler's halt check kicked it), until an event or its LAPIC timer;
+  /// false if it was left to run.
+  bool blockHalted(bool byHaltCheck);
   void setState(VcpuRunState s);
 
   Domain& domain_;
@@ -142,6 +150,9 @@ class Vcpu {
   std::atomic<vcpu_info_t*> vcpuInfo_{nullptr};
   std::atomic<uint64_t> runstateArea_{0};
   bool spentTimerProbed_ = false;  // vCPU thread only: see blockHalted()
+  std::atomic<bool> haltCheckKick_{false};  // the next Interrupted exit came from haltCheck()
+  uint64_t haltCheckAt_ = 0, haltCheckCpuNs_ = 0;  // haltCheck()'s caller only: last sample
+  std::atomic<bool> haveCpuClock_{false};  // cpuClock_ is set, for haltCheck() without m_
   VcpuClock clock_;
   VcpuTimers timers_;  // after clock_; stopped first on destruction
 

@@ -36,6 +36,9 @@ class PcpuSet final : public PcpuSignal {
     std::function<void(unsigned pcpu)> pinThread;
     /// The SchedVcpu the calling thread runs, or nullptr (timer, event threads).
     std::function<SchedVcpu*()> selfVcpu;
+    /// Optional: a vCPU began waiting for a pCPU (PcpuSignal::waiting), so a
+    /// holder idling inside the guest should be looked at soon.
+    std::function<void()> waiting;
   };
 
   PcpuSet(unsigned pcpus, Hooks hooks);
@@ -44,6 +47,8 @@ class PcpuSet final : public PcpuSignal {
 
   /// PcpuSignal: pCPU `pcpu` must decide again.
   void reschedule(unsigned pcpu) override;
+  /// PcpuSignal: passed on to Hooks::waiting.
+  void waiting() override;
 
   // --- the vCPU thread's side ---
   /// Waits until `v` holds a pCPU and returns it; nullopt once stop() was called.

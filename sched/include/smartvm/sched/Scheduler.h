@@ -33,6 +33,10 @@ class PcpuSignal {
  public:
   virtual ~PcpuSignal() = default;
   virtual void reschedule(unsigned pcpu) = 0;
+  /// A vCPU began waiting for a pCPU (runnable, not running), or a pCPU got
+  /// a new vCPU with one waiting behind it. The run loop then looks for
+  /// holders idling in the guest (holderWithWaiter); by default nothing happens.
+  virtual void waiting() {}
 };
 
 /// Where a vCPU runs or may run.
@@ -96,6 +100,10 @@ class Scheduler final : public SchedHost {
   SchedVcpu* vcpu(uint32_t domid, uint32_t vcpu) const;
   /// The vCPU `pcpu` runs, or nullptr.
   SchedVcpu* current(unsigned pcpu) const;
+  /// The vCPU `pcpu` runs if a runnable vCPU that may run there (hard
+  /// affinity) waits for a pCPU, so that someone would use `pcpu` if its
+  /// vCPU gave it up; otherwise nullptr.
+  SchedVcpu* holderWithWaiter(unsigned pcpu) const;
 
   // Queries and parameters (EINVAL / ESRCH as Xen).
   /// Times up to now; `stateEntry` is when the current state began.
@@ -114,6 +122,8 @@ class Scheduler final : public SchedHost {
   void setState(SchedVcpu& v, VcpuState s, Ns now);
   Status change(uint32_t domid, uint32_t vcpu, VcpuState to);
   void flushTickles(std::unique_lock<std::mutex>& lk);
+  /// A runnable vCPU that may run on `pcpu` waits for a pCPU (lock held).
+  bool waiterFor(unsigned pcpu) const;
 
   struct DomainEntry {
     std::unique_ptr<SchedDomain> domain;
@@ -131,6 +141,7 @@ class Scheduler final : public SchedHost {
   std::vector<SchedVcpu*> current_;
   std::vector<bool> tickled_;
   std::set<SchedVcpu*> rewake_;  ///< pinned away while running: wake on deschedule
+  bool newWaiter_ = false;       ///< a vCPU became runnable since the last flushTickles
 };
 
 }  // namespace smartvm::sched

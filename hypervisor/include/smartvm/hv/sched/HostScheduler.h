@@ -22,8 +22,14 @@ class SliceTimer;
 
 class HostScheduler {
  public:
-  /// `policy` from the registry, one pCPU per entry of `cores` (host CPU numbers).
-  static Result<std::unique_ptr<HostScheduler>> create(std::string_view policy, std::vector<unsigned> cores);
+  /// How often a pCPU's holder is checked for idling in `hlt` inside KVM
+  /// while another vCPU waits for that pCPU (docs/scheduler.md).
+  static constexpr sched::Ns kDefaultHaltCheck = sched::kNsPerMs;
+
+  /// `policy` from the registry, one pCPU per entry of `cores` (host CPU
+  /// numbers); `haltCheck` <= 0 turns the halt check off.
+  static Result<std::unique_ptr<HostScheduler>> create(std::string_view policy, std::vector<unsigned> cores,
+                                                       sched::Ns haltCheck = kDefaultHaltCheck);
   ~HostScheduler();
   HostScheduler(const HostScheduler&) = delete;
   HostScheduler& operator=(const HostScheduler&) = delete;
@@ -36,15 +42,21 @@ class HostScheduler {
 
   /// A gate for vCPU `vcpu` of `domid` (the domain must be added first).
   std::unique_ptr<VcpuGate> makeGate(uint32_t domid, uint32_t vcpu);
+  /// The halt check's period; 0 = off.
+  sched::Ns haltCheckPeriod() const { return haltCheck_; }
+  /// Halt check rounds so far (each looks at every pCPU with a waiter behind its holder).
+  uint64_t haltCheckRounds() const;
 
  private:
   friend class SchedulerGate;
-  explicit HostScheduler(std::vector<unsigned> cores);
+  HostScheduler(std::vector<unsigned> cores, sched::Ns haltCheck);
   void kick(sched::SchedVcpu& v);
+  void haltCheck(sched::SchedVcpu& v);
   void pinThread(unsigned pcpu);
   void bind(const sched::SchedVcpu* v, Vcpu* vcpu);
 
   std::vector<unsigned> cores_;
+  const sched::Ns haltCheck_;
   std::unique_ptr<sched::PcpuSet> pcpus_;
   std::unique_ptr<sched::Scheduler> sched_;
   std::unique_ptr<SliceTimer> timer_;
