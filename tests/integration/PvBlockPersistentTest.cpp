@@ -13,7 +13,7 @@
 #include <iostream>
 #include <vector>
 
-#include "PvRig.h"
+#include "PvGuestFixture.h"
 #include "lib/DiskPattern.h"
 #include "smartvm/dom0/smartvmd/VbdDomains.h"
 #include "smartvm/dom0/smartvmd/XenstoreDomains.h"
@@ -22,109 +22,17 @@ namespace smartvm {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kHang = 60s;
 constexpr uint32_t kXvda = 51712;
 
-class PvBlockPersistentTest : public ::testing::Test {
+class PvBlockPersistentTest : public test::PvGuestFixture {
  protected:
-  void SetUp() override {
-    const std::string why = test::PvRig::unavailableReason(true);
-    if (!why.empty()) GTEST_SKIP() << why;
-    Status s = rig_.startHvAndXenstored();
-    ASSERT_TRUE(s.isOk()) << s.toString();
-    s = rig_.startBlkback();
-    ASSERT_TRUE(s.isOk()) << s.toString();
-    nodes_ = std::make_unique<dom0::XenstoreDomains>(rig_.xenstoredSocket());
-    disks_ = std::make_unique<dom0::VbdDomains>(rig_.xenstoredSocket());
-  }
-
-  std::string makeRaw(const std::string& name, uint64_t bytes) {
-    const std::string path = rig_.dir() + "/" + name;
-    std::ofstream(path).close();
-    std::filesystem::resize_file(path, bytes);
-    return path;
-  }
-
-  v1::DomainConfig config(const std::string& name, const std::string& cmdline, const std::string& image) {
-    v1::DomainConfig c;
-    c.set_name(name);
-    c.set_type(v1::DOMAIN_TYPE_PVH);
-    c.set_memory_mib(64);
-    c.set_vcpus(1);
-    c.set_kernel(SMARTVM_GUEST_ELF);
-    c.set_cmdline(cmdline);
-    c.set_start_paused(true);
-    c.set_on_poweroff(v1::LIFECYCLE_ACTION_PRESERVE);
-    c.set_on_crash(v1::LIFECYCLE_ACTION_PRESERVE);
-    auto* d = c.add_disks();
-    d->set_target(image);
-    d->set_format("raw");
-    d->set_vdev("xvda");
-    return c;
-  }
-
+  /// start(), expecting the disk to attach.
   uint32_t start(const v1::DomainConfig& c) {
-    auto info = rig_.hv().createDomain(c);
-    EXPECT_TRUE(info.isOk()) << info.status().toString();
-    if (!info.isOk()) return 0;
-    const uint32_t domid = info->domid();
-    nodes_->onCreated(*info);
-    const Status a = disks_->attachAll(*info);
-    EXPECT_TRUE(a.isOk()) << a.toString();
-    EXPECT_TRUE(rig_.hv().unpause(domid).isOk());
+    Status attach;
+    const uint32_t domid = PvGuestFixture::start(c, &attach);
+    EXPECT_TRUE(attach.isOk()) << attach.toString();
     return domid;
   }
-
-  std::string console(uint32_t domid) {
-    auto con = rig_.hv().console(domid);
-    return con.isOk() ? (*con)->snapshot() : std::string();
-  }
-
-  void destroy(uint32_t domid) {
-    (void)rig_.hv().destroy(domid);
-    nodes_->onDestroyed(domid);
-    disks_->onDestroyed(domid);
-  }
-
-  /// Waits for the guest's shutdown; the domain (and its device) stay until destroy().
-  std::string waitDone(uint32_t domid) {
-    const Status s = rig_.hv().waitForShutdown(domid, kHang);
-    EXPECT_TRUE(s.isOk()) << "the guest hung: " << s.toString();
-    return console(domid);
-  }
-
-  template <typename F>
-  static bool eventually(F ok, std::chrono::milliseconds limit = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!ok()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
-  static uint64_t badSectors(const std::string& image, uint64_t seed, uint64_t first, uint64_t count) {
-    std::ifstream f(image, std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(first * 512));
-    std::vector<char> sector(512);
-    uint64_t bad = 0;
-    for (uint64_t s = first; s < first + count; ++s) {
-      if (!f.read(sector.data(), 512) || diskpattern::check(sector.data(), seed, s) != diskpattern::kWordsPerSector)
-        ++bad;
-    }
-    return bad;
-  }
-
-  static std::string resultLine(const std::string& out) {
-    const size_t at = out.find("RESULT blk");
-    const size_t fail = out.find("FAIL");
-    const size_t from = at != std::string::npos ? at : fail;
-    return from == std::string::npos ? "(no RESULT or FAIL)" : out.substr(from, out.find('\n', from) - from);
-  }
-
-  test::PvRig rig_;
-  std::unique_ptr<dom0::XenstoreDomains> nodes_;
-  std::unique_ptr<dom0::VbdDomains> disks_;
 };
 
 TEST_F(PvBlockPersistentTest, PatternGoesThroughGrantsMappedOnceAndAllAreUnmappedOnClose) {
