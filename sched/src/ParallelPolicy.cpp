@@ -48,9 +48,10 @@ void ParallelPolicy::wake(SchedVcpu& v, Ns now) {
     common_->wake(v, now);
     return;
   }
-  // Woken after its LayerDone: the barrier let it go, so its part of the
-  // next layer starts (robust to a layer the policy did not see complete).
-  i.layerDone = false;
+  // A vCPU that finished the layer keeps that mark when it wakes: a wake is
+  // not proof that the barrier let it go (a timer or the halt check wakes it
+  // inside the barrier too), and forgetting the mark would keep the layer
+  // from completing when the last part is done.
   toWaiting(v);
   dispatch(now);
 }
@@ -71,7 +72,11 @@ Status ParallelPolicy::workHint(SchedVcpu& v, WorkHint hint, Ns now) {
       return Status::ok();
     case WorkHint::LayerDone:
       if (!i.concurrent) return error(EINVAL, "layer done outside a parallel phase");
-      if (i.layerDone) return error(EINVAL, "vCPU already finished this layer");
+      // A second LayerDone means the guest's barrier let this vCPU through:
+      // every part of the layer had finished, though the policy's view lagged
+      // (a vCPU that slept mid-layer counted as waiting at the barrier, then
+      // woke). The task catches up to the guest rather than refusing it.
+      if (i.layerDone) startNextLayer(v.domain, now);
       layerDone(v, now);
       return Status::ok();
   }
@@ -247,6 +252,13 @@ bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
     anyDone = anyDone || i.layerDone;
   }
   if (!anyDone) return false;
+  startNextLayer(d, now);
+  return true;
+}
+
+/// The task's next layer starts: every part that finished the last one is
+/// waiting for a gang pCPU again, with a fresh batch.
+void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now) {
   Task& t = tasks_[d];
   for (SchedVcpu* v : d->vcpus) {
     VcpuInfo& i = vcpus_[v];
@@ -263,7 +275,6 @@ bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
     t.inProgress = true;
     active_.push_back(d);
   }
-  return true;
 }
 
 int ParallelPolicy::freePcpuFor(const SchedVcpu& v) const {

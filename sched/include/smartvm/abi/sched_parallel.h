@@ -8,8 +8,10 @@
  *
  * The calling vCPU is the subject. Returns 0; -EINVAL for an unknown op or one
  * that makes no sense in the vCPU's state (end or layer_done outside a phase,
- * begin inside one, layer_done twice in one layer; begin in a domain whose
- * config made it concurrent is 0); -ENOSYS where the host has
+ * begin inside one; begin in a domain whose config made it concurrent is 0;
+ * a second layer_done before the layer completed in the policy's view means
+ * the guest's barrier let the vCPU through, and starts the next layer);
+ * -ENOSYS where the host has
  * no such extension (Xen itself): a guest then simply goes on without it.
  * Policies other than "parallel" accept and ignore the calls. */
 #ifndef SMARTVM_ABI_SCHED_PARALLEL_H
