@@ -16,13 +16,13 @@ void PcpuSet::reschedule(unsigned pcpu) {
     Slot& s = slots_[pcpu];
     s.pending = true;
     if (s.deciding) return;  // the decider sees `pending` and decides again
-    if (s.holder != nullptr) {
+    if (s.holder != nullptr && s.entered) {
       // The holder decides at its next checkpoint; a thread asking for its
       // own slot is about to checkpoint anyway.
       if (hooks_.selfVcpu && hooks_.selfVcpu() == s.holder) return;
       kickee = s.holder;
     } else {
-      s.deciding = true;  // idle: this thread decides
+      s.deciding = true;  // idle, or its holder has not taken it up: this thread decides
     }
   }
   if (kickee != nullptr) {
@@ -56,9 +56,22 @@ bool PcpuSet::checkpoint(SchedVcpu& v) {
 void PcpuSet::decide(unsigned pcpu) {
   std::vector<SchedVcpu*> released;
   for (;;) {
+    SchedVcpu* kickee = nullptr;
     {
       std::lock_guard lk(m_);
-      slots_[pcpu].pending = false;
+      Slot& s = slots_[pcpu];
+      if (holderDecides(s)) {
+        // Asked again after the vCPU we chose took the slot up: it may be in
+        // the guest already, so it decides at its exit (pending stays set).
+        s.deciding = false;
+        kickee = s.holder;
+      } else {
+        s.pending = false;
+      }
+    }
+    if (kickee != nullptr) {
+      hooks_.kick(*kickee);
+      break;
     }
     PcpuChoice c = sched_->schedule(pcpu);
     SchedVcpu* next = c.next;
@@ -79,6 +92,7 @@ void PcpuSet::decide(unsigned pcpu) {
           released.push_back(s.holder);
         }
         s.holder = next;
+        s.entered = false;
         if (next != nullptr) pcpuOf_[next] = static_cast<int>(pcpu);
         granted_.notify_all();
       }
@@ -91,6 +105,7 @@ void PcpuSet::decide(unsigned pcpu) {
     std::lock_guard lk(m_);
     if (!slots_[pcpu].pending || stopping_) {
       slots_[pcpu].deciding = false;
+      granted_.notify_all();  // the holder may take the slot up now
       break;
     }
   }
@@ -112,16 +127,34 @@ std::optional<unsigned> PcpuSet::waitForPcpu(SchedVcpu& v) {
   unsigned p = 0;
   {
     std::unique_lock lk(m_);
-    granted_.wait(lk, [&] {
-      auto it = pcpuOf_.find(&v);
-      return stopping_ || interrupted_[&v] || (it != pcpuOf_.end() && it->second >= 0);
-    });
+    granted_.wait(lk, [&] { return stopping_ || interrupted_[&v] || canTakeUp(v); });
     if (stopping_) return std::nullopt;
     if (std::exchange(interrupted_[&v], false)) return std::nullopt;
     p = static_cast<unsigned>(pcpuOf_[&v]);
+    slots_[p].entered = true;
   }
   if (hooks_.pinThread) hooks_.pinThread(p);
   return p;
+}
+
+bool PcpuSet::enter(SchedVcpu& v) {
+  std::lock_guard lk(m_);
+  if (!canTakeUp(v)) return false;
+  slots_[pcpuOf_[&v]].entered = true;
+  return true;
+}
+
+/// `v` holds a slot that no thread is deciding: while one is, its choice may
+/// still move the slot on, and `v` must not be in the guest then. (`v`'s own
+/// thread never asks while it decides: decide() returns before it enters.)
+bool PcpuSet::canTakeUp(const SchedVcpu& v) const {
+  auto it = pcpuOf_.find(&v);
+  if (it == pcpuOf_.end() || it->second < 0) return false;
+  return !slots_[it->second].deciding;
+}
+
+bool PcpuSet::holderDecides(const Slot& s) const {
+  return s.holder != nullptr && s.entered && !(hooks_.selfVcpu && hooks_.selfVcpu() == s.holder);
 }
 
 int PcpuSet::pcpuOf(const SchedVcpu& v) const {

@@ -29,7 +29,7 @@ bool SchedulerGate::onOwnThread() const { return tlsSelf == &v_; }
 bool SchedulerGate::enter() {
   tlsSelf = &v_;
   sched::PcpuSet& set = host_.pcpus();
-  if (set.pcpuOf(v_) >= 0) return true;
+  if (set.enter(v_)) return true;
   if (set.waitForPcpu(v_)) return true;
   // Shutting down: the scheduler is gone for good; run as the host pleases.
   return set.stopped();

@@ -137,6 +137,74 @@ TEST(PcpuSet, FourVcpuThreadsShareTwoPcpusNeverMoreThanTwoAtOnce) {
   for (SchedVcpu* v : vs) EXPECT_GT(r.work(v), 20 * kNsPerMs) << "d" << v->domid << " starved";
 }
 
+// A thread with no vCPU of its own (here the test's) decides an idle pCPU,
+// hands it to A, and is asked again before it is done (B woke): it decides
+// again and gives the slot to B. A must not have entered the guest in
+// between, or A and B run on one pCPU until A's next exit.
+TEST(PcpuSet, AVcpuDoesNotEnterWhileAnotherThreadStillDecidesItsPcpu) {
+  std::atomic<int> inGuest{0}, maxInGuest{0}, armed{0};
+  std::atomic<bool> stop{false};
+  std::map<const SchedVcpu*, std::unique_ptr<std::atomic<bool>>> kicked;
+  std::map<const SchedVcpu*, std::unique_ptr<std::atomic<int>>> entries;
+  std::unique_ptr<Scheduler> sched;
+  PcpuSet set(1, PcpuSet::Hooks{[&](SchedVcpu& v) { kicked[&v]->store(true); },
+                                [&](unsigned, Ns) {
+                                  // Called by the decider right after a grant:
+                                  // the first time, B wakes (the pCPU must
+                                  // decide again) and A's thread gets time to
+                                  // take the slot up if it may.
+                                  if (armed++ != 0) return;
+                                  ASSERT_TRUE(sched->wake(2, 0).isOk());
+                                  std::this_thread::sleep_for(30ms);
+                                },
+                                nullptr, [] { return tlsVcpu; }, nullptr});
+  auto s = Scheduler::createWith(
+      [](SchedHost& h) -> Result<std::unique_ptr<SchedPolicy>> {
+        return std::unique_ptr<SchedPolicy>(std::make_unique<test::FifoTestPolicy>(h));
+      },
+      1, nowNs, set);
+  ASSERT_TRUE(s.isOk());
+  sched = std::move(s).value();
+  set.attach(*sched);
+  std::vector<std::thread> threads;
+  for (uint32_t d = 1; d <= 2; ++d) {
+    ASSERT_TRUE(sched->addDomain(d, "d", 1).isOk());
+    SchedVcpu* v = sched->vcpu(d, 0);
+    kicked[v] = std::make_unique<std::atomic<bool>>(false);
+    entries[v] = std::make_unique<std::atomic<int>>(0);
+  }
+  for (uint32_t d = 1; d <= 2; ++d) {
+    SchedVcpu* v = sched->vcpu(d, 0);
+    threads.emplace_back([&, v] {
+      tlsVcpu = v;
+      while (set.waitForPcpu(*v)) {
+        ++*entries[v];
+        const int in = ++inGuest;
+        int m = maxInGuest.load();
+        while (in > m && !maxInGuest.compare_exchange_weak(m, in)) {
+        }
+        const Ns t0 = nowNs();
+        while (!kicked[v]->load() && !stop && nowNs() - t0 < 60 * kNsPerMs) {
+        }
+        kicked[v]->store(false);
+        --inGuest;
+        (void)set.checkpoint(*v);
+      }
+    });
+  }
+  SchedVcpu* a = sched->vcpu(1, 0);
+  SchedVcpu* b = sched->vcpu(2, 0);
+  ASSERT_TRUE(sched->wake(1, 0).isOk());  // this thread decides the idle pCPU
+  std::this_thread::sleep_for(50ms);
+  stop = true;
+  set.stop();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(maxInGuest.load(), 1) << "two vCPUs in the guest on one pCPU";
+  EXPECT_GE(armed.load(), 2) << "the pCPU was decided again";
+  EXPECT_GE(entries[b]->load(), 1) << "B, chosen last, ran";
+  EXPECT_EQ(entries[a]->load(), 0) << "A was moved on before it took the slot up";
+}
+
 TEST(PcpuSet, ABlockedVcpuStopsAndAWokenOneResumes) {
   Rig r(1);
   SchedVcpu* a = r.addVcpu(1);

@@ -9,7 +9,12 @@
 // Who decides for a pCPU: the thread that holds it (at a checkpoint after an
 // exit, once its slot was tickled by the policy, a slice end or its own
 // block), or, for an idle pCPU, whichever thread tickled it. A decision hands
-// the slot to the chosen vCPU's thread and wakes it.
+// the slot to the chosen vCPU's thread and wakes it. Once that thread has
+// taken the slot up (waitForPcpu or enter) it may be in the guest, so from
+// then on only it lets go of the slot: any other thread kicks it instead of
+// deciding, or two vCPUs would run on one pCPU until the first one's exit. A
+// slot granted but not yet taken up is still decided by anyone (the thread
+// may be parked: an offline vCPU's).
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -51,8 +56,12 @@ class PcpuSet final : public PcpuSignal {
   void waiting() override;
 
   // --- the vCPU thread's side ---
-  /// Waits until `v` holds a pCPU and returns it; nullopt once stop() was called.
+  /// Waits until `v` holds a pCPU and returns it (taken up: `v` may enter the
+  /// guest); nullopt once stop() was called.
   std::optional<unsigned> waitForPcpu(SchedVcpu& v);
+  /// If `v` holds a pCPU that no other thread is deciding, takes it up (as
+  /// waitForPcpu does) and returns true; else the caller waits in waitForPcpu.
+  bool enter(SchedVcpu& v);
   /// After each guest exit: if `v`'s pCPU was asked to decide again, decides
   /// now (on this thread). True if `v` still holds a pCPU afterwards.
   bool checkpoint(SchedVcpu& v);
@@ -73,7 +82,11 @@ class PcpuSet final : public PcpuSignal {
     bool deciding = false;  ///< some thread runs decide() for it
     bool pending = false;   ///< asked to decide again
     SchedVcpu* handoff = nullptr;  ///< chosen but still running elsewhere
+    bool entered = false;  ///< the holder's thread took the slot up (may be in the guest)
   };
+  /// Whether a thread other than the holder's must leave `s` to its holder. Lock held.
+  bool holderDecides(const Slot& s) const;
+  bool canTakeUp(const SchedVcpu& v) const;
   void decide(unsigned pcpu);
   void retryHandoffs();
 
