@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace smartvm::dom0 {
@@ -79,9 +81,35 @@ bool ConsoleLogger::stopping() {
 ConsoleLogger::Followed& ConsoleLogger::track(uint32_t domid, const std::string& name, uint64_t created) {
   Followed& f = domains_[domid];
   if (!f.log || f.created != created) {
-    f = Followed{created, 0, name, std::make_unique<RotatingLog>(logPath(name), opt_.maxBytes, opt_.keep)};
+    // A domain this process has not followed yet may be one an earlier
+    // smartvmd logged: go on from there.
+    const uint64_t from = f.log ? 0 : loggedUpTo(name, domid, created);
+    f = Followed{domid, created, from, name, std::make_unique<RotatingLog>(logPath(name), opt_.maxBytes, opt_.keep)};
   }
   return f;
+}
+
+uint64_t ConsoleLogger::loggedUpTo(const std::string& name, uint32_t domid, uint64_t created) const {
+  std::ifstream in(positionPath(name));
+  uint64_t c = 0, offset = 0;
+  uint32_t id = 0;
+  std::string rest;
+  if (!(in >> id >> c >> offset) || (in >> rest)) return 0;  // none or damaged
+  return id == domid && c == created ? offset : 0;          // or another domain's
+}
+
+/// Written aside and renamed into place, so a crash leaves the old position
+/// or the new one, never half of one. Failing costs duplicates after a
+/// restart, not bytes: a warning with the log's own.
+void ConsoleLogger::savePosition(const Followed& f) const {
+  const std::string path = positionPath(f.name), tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << f.domid << ' ' << f.created << ' ' << f.offset << '\n';
+    if (!out.flush()) return;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
 }
 
 void ConsoleLogger::follow(uint32_t domid, const std::string& name, uint64_t created) {
@@ -117,7 +145,9 @@ void ConsoleLogger::drain(uint32_t domid, Followed& f) {
       if (f.failing) spdlog::info("console log of domain {} ({}) written again", domid, name);
       f.failing = false;
     }
+    const bool moved = data.next_offset() != f.offset;
     f.offset = data.next_offset();
+    if (moved) savePosition(f);
     if (data.data().empty()) return;
   }
 }

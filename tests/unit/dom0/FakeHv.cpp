@@ -137,6 +137,7 @@ Response FakeHv::answerLocked(const Request& req, Lock& lock) {
       }
       Dom d;
       d.info.set_domid(nextDomid_++);
+      d.info.set_created_unix_ms(1'700'000'000'000 + d.info.domid());
       d.info.set_name(c.name());
       d.info.set_state(c.start_paused() ? v1::DOMAIN_STATE_PAUSED : v1::DOMAIN_STATE_RUNNING);
       d.info.set_memory_mib(c.memory_mib());
@@ -342,6 +343,7 @@ uint32_t FakeHv::addDomain(const std::string& name, v1::LifecycleAction onPowero
   d.info.set_state(v1::DOMAIN_STATE_RUNNING);
   d.info.set_memory_mib(128);
   d.info.set_vcpus(1);
+  d.info.set_created_unix_ms(1'700'000'000'000 + d.info.domid());  // tells domains that reused a name apart
   d.info.mutable_config()->set_name(name);
   d.info.mutable_config()->set_on_poweroff(onPoweroff);
   d.info.mutable_config()->set_on_reboot(onReboot);

@@ -157,6 +157,54 @@ TEST_F(ConsoleLogLifecycle, ALogThatCannotBeWrittenIsRetriedWithoutLosingBytes) 
   EXPECT_EQ(slurp(logger.logPath("web")), "one\ntwo\n");
 }
 
+// smartvmd restarted while its guests run: the new logger goes on after what
+// the last one wrote (guest-<name>.log.pos), not from the start of the history.
+TEST_F(ConsoleLogLifecycle, ARestartedLoggerGoesOnWhereTheLastOneStopped) {
+  const uint32_t id = hv_.addDomain("web");
+  hv_.appendConsole(id, "boot\n");
+  {
+    ConsoleLogger logger(client_, {dir_.file("console"), 1 << 20, 3, 10ms});
+    logger.pollOnce();
+    hv_.appendConsole(id, "up\n");
+    logger.pollOnce();
+  }
+  hv_.appendConsole(id, "while smartvmd was down\n");
+  ConsoleLogger again(client_, {dir_.file("console"), 1 << 20, 3, 10ms});
+  again.pollOnce();
+  EXPECT_EQ(slurp(again.logPath("web")), "boot\nup\nwhile smartvmd was down\n");
+  EXPECT_EQ(slurp(again.positionPath("web")), "1 1700000000001 32\n");
+}
+
+// The position names the domain by its creation time: a new domain that
+// took the old one's name is logged from its own first byte, and a damaged
+// position file means starting over (duplicates, never a gap).
+TEST_F(ConsoleLogLifecycle, ANewDomainOfTheSameNameOrADamagedPositionStartsFromTheBeginning) {
+  const uint32_t old = hv_.addDomain("web");
+  hv_.appendConsole(old, "old guest\n");
+  {
+    ConsoleLogger logger(client_, {dir_.file("console"), 1 << 20, 3, 10ms});
+    logger.pollOnce();
+  }
+  hv_.removeDomain(old);
+  const uint32_t fresh = hv_.addDomain("web");
+  hv_.appendConsole(fresh, "new\n");
+  {
+    ConsoleLogger logger(client_, {dir_.file("console"), 1 << 20, 3, 10ms});
+    logger.pollOnce();
+    EXPECT_EQ(slurp(logger.logPath("web")), "old guest\nnew\n");
+  }
+  for (const char* damaged : {"", "2 1700000000002\n", "2 1700000000002 4 junk\n", "2 x 4\n"}) {
+    {
+      std::ofstream out(dir_.file("console/guest-web.log.pos"), std::ios::trunc);
+      out << damaged;
+    }
+    std::filesystem::remove(dir_.file("console/guest-web.log"));
+    ConsoleLogger logger(client_, {dir_.file("console"), 1 << 20, 3, 10ms});
+    logger.pollOnce();
+    EXPECT_EQ(slurp(logger.logPath("web")), "new\n") << "position file '" << damaged << "'";
+  }
+}
+
 // --- inside smartvmd ---
 
 class SmartvmdConsoleLog : public test::SmartvmdFixture {

@@ -4,6 +4,10 @@
 // polls each domain's console history in turn, so a few dozen guests cost
 // one thread and a short request each per round. Bytes the hypervisor's
 // history dropped before they were read are marked in the log, not hidden.
+// How far a log got is kept beside it (guest-<name>.log.pos: the domain's
+// domid, creation time and history offset), so a restarted smartvmd goes on
+// where it stopped instead of appending the whole history again, as
+// xenconsoled goes on from the ring's out_cons.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -48,9 +52,12 @@ class ConsoleLogger : public DomainHooks {
   void onDestroyed(uint32_t) override {}                // the next round logs its last bytes
   /// The log file of the domain called `name`.
   std::string logPath(const std::string& name) const { return opt_.dir + "/guest-" + name + ".log"; }
+  /// Where the log of `name` records how far it got.
+  std::string positionPath(const std::string& name) const { return logPath(name) + ".pos"; }
 
  private:
   struct Followed {
+    uint32_t domid = 0;
     uint64_t created = 0;  // tells a new domain from an old one that had the same domid
     uint64_t offset = 0;
     std::string name;
@@ -62,6 +69,10 @@ class ConsoleLogger : public DomainHooks {
   void follow(uint32_t domid, const std::string& name, uint64_t created);
   /// Appends what the domain's console history holds past f.offset.
   void drain(uint32_t domid, Followed& f);
+  /// The offset a previous smartvmd logged up to for this very domain (same
+  /// domid and creation time), or 0.
+  uint64_t loggedUpTo(const std::string& name, uint32_t domid, uint64_t created) const;
+  void savePosition(const Followed& f) const;
   bool stopping();
 
   const ControlClient& hv_;
