@@ -110,7 +110,7 @@ TEST_F(BlockHotplugTest, AttachRefuseListAndDetachWithTheRealBackend) {
 
   const std::string missing = rig_.dir() + "/missing.raw";
   s = attach("hot", missing, "xvdc", &info);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(s.error_message().rfind("the block backend refused the disk: ", 0), 0u) << s.error_message();
   EXPECT_NE(s.error_message().find("missing.raw"), std::string::npos) << s.error_message();
 

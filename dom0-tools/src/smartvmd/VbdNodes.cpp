@@ -137,7 +137,9 @@ Status VbdNodes::waitForBackend(uint32_t domid, uint32_t devid, std::chrono::mil
   }
   if (state >= kClosing) {
     auto why = xs.read(be + "/hotplug-error");
-    return error(EIO, fmt::format("the block backend refused the disk: {}",
+    // The request was sound; the disk behind it cannot be served as things
+    // stand (missing image, bad format): FAILED_PRECONDITION, not INTERNAL.
+    return error(ENODEV, fmt::format("the block backend refused the disk: {}",
                                   why.isOk() ? *why : std::string("it closed the device")));
   }
   return Status::ok();

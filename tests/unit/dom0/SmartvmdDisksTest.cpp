@@ -248,7 +248,7 @@ TEST_F(SmartvmdDisksTest, ARefusedDiskIsRemovedAgainAndItsReasonReturned) {
   const std::string missing = dir_.file("refuse-me.raw");
   const grpc::Status s = attach("web", disk(missing, "xvdc"));
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL) << "EIO";
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "the disk cannot be served as things stand";
   EXPECT_EQ(s.error_message(),
             "the block backend refused the disk: cannot open " + missing + ": No such file or directory");
   EXPECT_EQ(read(backend(1, kXvdc)), absent()) << "the node set is gone again";
