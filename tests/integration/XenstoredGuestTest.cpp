@@ -79,6 +79,31 @@ class XenstoredGuestTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
 
+  /// Creates a PVH guest idling in the in-tree kernel; its DomainInfo.
+  v1::DomainInfo createIdle(const std::string& name) {
+    v1::CreateDomainRequest req;
+    v1::DomainConfig& c = *req.mutable_config();
+    c.set_name(name);
+    c.set_type(v1::DOMAIN_TYPE_PVH);
+    c.set_memory_mib(32);
+    c.set_vcpus(1);
+    c.set_kernel(SMARTVM_GUEST_ELF);
+    c.set_cmdline("workload=idle");
+    c.set_on_poweroff(v1::LIFECYCLE_ACTION_PRESERVE);
+    v1::DomainInfo info;
+    const grpc::Status s = stub_->CreateDomain(ctx().get(), req, &info);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return info;
+  }
+
+  /// The state of `domid`'s store port, as smartvm-hv sees it.
+  v1::EventChannelState storePortState(const v1::DomainInfo& info) {
+    auto evtchn = dom0::EventChannelClient::connect(dir_ + "/hv.sock");
+    if (!evtchn.isOk()) return v1::EVENT_CHANNEL_STATE_CLOSED;
+    auto port = evtchn->status(info.domid(), info.store_port());
+    return port.isOk() ? port->state() : v1::EVENT_CHANNEL_STATE_CLOSED;
+  }
+
   static std::unique_ptr<grpc::ClientContext> ctx() {
     auto c = std::make_unique<grpc::ClientContext>();
     c->set_deadline(std::chrono::system_clock::now() + 60s);
@@ -155,6 +180,37 @@ TEST_F(XenstoredGuestTest, CreateIntroducesTheGuestAndXenstoredAttachesItsRing) 
   introduced = xs->isIntroduced(domid);
   ASSERT_TRUE(introduced.isOk());
   EXPECT_FALSE(*introduced);
+}
+
+// smartvm-hv restarts under a running xenstored: the domains it had are
+// released (their connection hung up) without xenstored closing ports or
+// unmapping grants through the new smartvm-hv, and a new domain that gets an
+// old domid is attached afresh: its store port bound to xenstored's.
+TEST_F(XenstoredGuestTest, AfterSmartvmHvRestartsANewDomainWithAnOldDomidIsAttached) {
+  const v1::DomainInfo first = createIdle("before");
+  if (first.store_gfn() == 0) GTEST_SKIP() << "smartvm-hv gives this guest no xenstore ring (store_gfn 0) yet";
+  auto xs = XenstoreClient::connect(dir_ + "/xenstored.sock");
+  ASSERT_TRUE(xs.isOk()) << xs.status().toString();
+  ASSERT_TRUE(*xs->isIntroduced(first.domid()));
+  ASSERT_EQ(storePortState(first), v1::EVENT_CHANNEL_STATE_INTERDOMAIN);
+
+  // smartvm-hv goes away with its domain, and a new one starts on the same socket.
+  control_->stop();
+  control_.reset();
+  hv_.reset();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (*xs->isIntroduced(first.domid()) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(*xs->isIntroduced(first.domid())) << "released once smartvm-hv's connection hung up";
+  hv_ = std::make_unique<hv::Hypervisor>(*platform_, hv::HypervisorOptions{});
+  control_ = std::make_unique<hv::ControlServer>(*hv_, "kvm", nullptr);
+  ASSERT_TRUE(control_->start(dir_ + "/hv.sock").isOk());
+
+  const v1::DomainInfo second = createIdle("after");
+  ASSERT_EQ(second.domid(), first.domid()) << "the new smartvm-hv numbers its domains from the start again";
+  EXPECT_TRUE(*xs->isIntroduced(second.domid()));
+  EXPECT_EQ(storePortState(second), v1::EVENT_CHANNEL_STATE_INTERDOMAIN)
+      << "xenstored bound the new domain's store port (an old 'introduced' entry would have skipped it)";
 }
 
 }  // namespace

@@ -37,10 +37,16 @@ XsDomainAttacher::XsDomainAttacher(XsServerCore& core, XsSocketServer& loop, XsG
 XsDomainAttacher::~XsDomainAttacher() {
   core_.setDomainHooks({});
   for (auto& [domid, guest] : guests_) disconnect(domid, guest);
-  if (domExc_) {
-    loop_.unwatchFd(domExc_->notify.get());
-    hv_.closePort(domExc_->port);
-  }
+  const std::optional<uint32_t> domExcPort = domExc_ ? std::optional(domExc_->port) : std::nullopt;
+  unwatchHypervisor();
+  if (domExcPort) hv_.closePort(*domExcPort);
+}
+
+void XsDomainAttacher::unwatchHypervisor() {
+  if (hvFd_ >= 0) loop_.unwatchFd(hvFd_);
+  hvFd_ = -1;
+  if (domExc_) loop_.unwatchFd(domExc_->notify.get());
+  domExc_.reset();
 }
 
 Status XsDomainAttacher::bindDomExc() {
@@ -53,8 +59,23 @@ Status XsDomainAttacher::bindDomExc() {
   }
   domExc_ = std::move(*port);
   loop_.watchFd(domExc_->notify.get(), [this] { onDomainException(); });
+  // The same connection carries every port and mapping: when it hangs up,
+  // smartvm-hv and all its domains are gone.
+  hvFd_ = hv_.hypervisorFd();
+  if (hvFd_ >= 0) loop_.watchFd(hvFd_, [this] { onHypervisorGone(); });
   spdlog::info("xenstored: VIRQ_DOM_EXC bound to dom0 port {}", domExc_->port);
   return Status::ok();
+}
+
+void XsDomainAttacher::onHypervisorGone() {
+  if (!hv_.hypervisorHungUp()) return;
+  spdlog::warn("xenstored: smartvm-hv went away; releasing the {} domains that went with it",
+               core_.introducedDomains().size());
+  unwatchHypervisor();  // its VIRQ_DOM_EXC port went too: never closed through the next one
+  hvGone_ = true;
+  for (const uint32_t domid : core_.introducedDomains()) (void)core_.releaseDomain(domid);
+  hvGone_ = false;
+  hv_.hypervisorGone();
 }
 
 Status XsDomainAttacher::introduce(uint32_t domid, uint64_t mfn, uint32_t port) {
@@ -105,9 +126,15 @@ void XsDomainAttacher::disconnect(uint32_t domid, Guest& g) {
   if (!g.conn) return;
   loop_.unwatchFd(g.port.notify.get());
   g.conn.reset();  // before the page goes: the connection writes into it
-  hv_.closePort(g.port.port);
+  if (hvGone_) {
+    // Port and grant handle belonged to the smartvm-hv that went away; the
+    // next one may have handed the same numbers to someone else.
+    hv_.forgetRing(g.ring);
+  } else {
+    hv_.closePort(g.port.port);
+    hv_.unmapRing(domid, g.ring);
+  }
   g.port = XsEventPort{};
-  hv_.unmapRing(domid, g.ring);
   g.ring = XsRingPage{};
 }
 

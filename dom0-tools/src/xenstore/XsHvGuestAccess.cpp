@@ -1,6 +1,10 @@
 #include "smartvm/dom0/xenstore/XsHvGuestAccess.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 // Xen's headers use the C fixed-width names unqualified.
 #include <stdint.h>
@@ -76,6 +80,25 @@ Result<XsEventPort> XsHvGuestAccess::bindDomExc() {
     return p.status();
   }
   return portOf(std::move(*p));
+}
+
+int XsHvGuestAccess::hypervisorFd() const { return evtchn_ ? evtchn_->socketFd() : -1; }
+
+bool XsHvGuestAccess::hypervisorHungUp() const {
+  const int fd = hypervisorFd();
+  if (fd < 0) return true;
+  char byte = 0;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+void XsHvGuestAccess::hypervisorGone() {
+  grants_.reset();
+  evtchn_.reset();
+}
+
+void XsHvGuestAccess::forgetRing(const XsRingPage& ring) {
+  if (ring.page != nullptr) ::munmap(ring.page, GrantClient::kPageSize);
 }
 
 Result<std::map<uint32_t, XsDomainState>> XsHvGuestAccess::domainStates() {

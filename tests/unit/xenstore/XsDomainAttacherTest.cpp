@@ -3,6 +3,7 @@
 // poll loop (XsSocketServer::runOnce) driving the guests' rings.
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -62,11 +63,35 @@ class FakeGuestAccess final : public XsGuestAccess {
     if (domExcFails) return error(ECONNREFUSED, "cannot reach smartvm-hv");
     XsEventPort p = newPort();
     domExcNotify = p.notify.get();
+    ++domExcBinds;
     return p;
   }
   Result<std::map<uint32_t, XsDomainState>> domainStates() override { return states; }
 
+  // The hypervisor's connection: a socketpair whose far end hangUp() closes.
+  std::vector<uint32_t> forgotten;  // ring handles let go of without a call
+  int gone = 0, domExcBinds = 0;
+  int hypervisorFd() const override { return near_.get(); }
+  bool hypervisorHungUp() const override {
+    char b = 0;
+    return ::recv(near_.get(), &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+  void hypervisorGone() override {
+    ++gone;
+    connectHypervisor();  // what the next call would do
+  }
+  void forgetRing(const XsRingPage& ring) override { forgotten.push_back(ring.handle); }
+  void hangUp() { far_.reset(); }
+  void connectHypervisor() {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    near_.reset(sv[0]);
+    far_.reset(sv[1]);
+  }
+  FakeGuestAccess() { connectHypervisor(); }
+
  private:
+  UniqueFd near_, far_;
   XsEventPort newPort() {
     XsEventPort p;
     p.port = nextPort_++;
@@ -261,6 +286,47 @@ TEST_F(XsDomainAttacherTest, DomainExceptionReleasesDeadDomainsAndReportsShutdow
   pump();
   EXPECT_FALSE(core_.isIntroduced(6));
   EXPECT_EQ(dom0_.events(), std::vector<std::string>{"@releaseDomain|rel"});
+}
+
+// smartvm-hv went away (its connection hung up): its domains went with it.
+// They are released without a port closed or a grant unmapped through the
+// next smartvm-hv (whose numbers mean other things), and a new domain that
+// reuses a domid is attached afresh rather than found "introduced" already.
+TEST_F(XsDomainAttacherTest, AHypervisorThatWentAwayTakesItsDomainsAndAReusedDomidIsServedAfresh) {
+  ASSERT_EQ(introduce(5), kOk);
+  ASSERT_EQ(introduce(6, 8), kOk);
+  ASSERT_EQ(hv_.domExcBinds, 1);
+  ASSERT_EQ(dom0_.watch("@releaseDomain", "rel"), kOk);
+  dom0_.events();
+  const size_t watched = loop_.watchedFdCount();
+
+  pump();
+  EXPECT_TRUE(attacher_.attached(5)) << "a live connection is not taken for a hang-up";
+  hv_.hangUp();
+  pump();
+  EXPECT_FALSE(core_.isIntroduced(5));
+  EXPECT_FALSE(core_.isIntroduced(6));
+  EXPECT_FALSE(attacher_.attached(6));
+  EXPECT_TRUE(hv_.closed.empty()) << "ports of the old smartvm-hv are not closed through the new one";
+  EXPECT_TRUE(hv_.unmapped.empty());
+  EXPECT_EQ(hv_.forgotten, (std::vector<uint32_t>{105, 106}));
+  EXPECT_EQ(hv_.gone, 1);
+  EXPECT_EQ(dom0_.events(), (std::vector<std::string>{"@releaseDomain|rel", "@releaseDomain|rel"}));
+  EXPECT_LT(loop_.watchedFdCount(), watched - 3) << "guest ports, VIRQ_DOM_EXC and the connection unwatched";
+
+  // The new smartvm-hv starts its domids again.
+  ASSERT_EQ(introduce(5, 9), kOk);
+  EXPECT_TRUE(attacher_.attached(5));
+  EXPECT_EQ(hv_.domExcBinds, 2) << "VIRQ_DOM_EXC bound on the new smartvm-hv";
+  guestSend(5, XsMessage::encode(XS_READ, 31, 0, z("name")));
+  pump();
+  const auto replies = guestReceive(5);
+  ASSERT_EQ(replies.size(), 1u) << "the new domain's ring is served";
+  EXPECT_EQ(replies[0].hdr.req_id, 31u);
+  hv_.hangUp();  // and a second restart is noticed too
+  pump();
+  EXPECT_FALSE(core_.isIntroduced(5));
+  EXPECT_EQ(hv_.gone, 2);
 }
 
 TEST(XsDomainAttacherNoHvTest, VirqBindingIsRetriedOnIntroduce) {

@@ -68,6 +68,10 @@ class EventChannelClient {
   /// Closes the connection; smartvm-hv closes this client's ports.
   void disconnect();
   [[nodiscard]] bool connected() const { return sock_ != nullptr && sock_->valid(); }
+  /// The connection's socket, to poll for smartvm-hv going away: it never
+  /// sends unsolicited data, so the socket turns readable only at EOF (-1
+  /// when not connected). Requests must not be made while polling it.
+  [[nodiscard]] int socketFd() const { return sock_ ? sock_->fd() : -1; }
 
   /// Waits until `notifyFd` has an event or `timeout` passes, then takes it:
   /// returns how many notifications came since the last take. ETIMEDOUT.

@@ -30,6 +30,13 @@ class XsDomainAttacher {
   /// VIRQ_DOM_EXC fired: releases introduced domains that are gone or dying,
   /// fires @releaseDomain for those that newly shut down (C xenstored's domain_cleanup).
   void onDomainException();
+  /// smartvm-hv's connection hung up: it went away, and every introduced
+  /// domain with it. They are released (@releaseDomain fires) without asking
+  /// the hypervisor to close or unmap anything of theirs; the next INTRODUCE
+  /// connects to the new smartvm-hv and binds VIRQ_DOM_EXC there. Without
+  /// this, a new domain that reuses an old domid would find it "introduced"
+  /// already and never have its ring served.
+  void onHypervisorGone();
 
   /// True while `domid`'s ring is served (not after RELEASE or a broken ring).
   bool attached(uint32_t domid) const;
@@ -49,12 +56,16 @@ class XsDomainAttacher {
   void onGuestEvent(uint32_t domid);
   /// Stops serving the ring and gives page and port back; the domain stays introduced.
   void disconnect(uint32_t domid, Guest& guest);
+  /// Stops watching the hypervisor's connection and VIRQ_DOM_EXC's port.
+  void unwatchHypervisor();
 
   XsServerCore& core_;
   XsSocketServer& loop_;
   XsGuestAccess& hv_;
   std::map<uint32_t, Guest> guests_;
   std::optional<XsEventPort> domExc_;
+  int hvFd_ = -1;           // the hypervisor connection watched for a hang-up
+  bool hvGone_ = false;     // releasing what went with it: nothing is handed back
 };
 
 }  // namespace smartvm::dom0::xenstore

@@ -42,6 +42,18 @@ class XsGuestAccess {
   [[nodiscard]] virtual Result<XsEventPort> bindDomExc() = 0;
   /// Every domain the hypervisor knows of; a domid not in the map is gone.
   [[nodiscard]] virtual Result<std::map<uint32_t, XsDomainState>> domainStates() = 0;
+
+  /// A descriptor that turns readable when the hypervisor went away (its
+  /// connection hung up), or -1 while there is none.
+  [[nodiscard]] virtual int hypervisorFd() const = 0;
+  /// Whether the hypervisor connection really hung up (not a spurious wake).
+  [[nodiscard]] virtual bool hypervisorHungUp() const = 0;
+  /// Drops the connection to a hypervisor that went away: the next call
+  /// connects afresh. Every domain, mapping and port of it went with it.
+  virtual void hypervisorGone() = 0;
+  /// Lets go of a ring page of a hypervisor that went away, without asking
+  /// anyone: its grant handle means nothing to the next hypervisor.
+  virtual void forgetRing(const XsRingPage& ring) = 0;
 };
 
 }  // namespace smartvm::dom0::xenstore

@@ -23,6 +23,10 @@ class XsHvGuestAccess final : public XsGuestAccess {
   void closePort(uint32_t port) override;
   Result<XsEventPort> bindDomExc() override;
   Result<std::map<uint32_t, XsDomainState>> domainStates() override;
+  int hypervisorFd() const override;
+  bool hypervisorHungUp() const override;
+  void hypervisorGone() override;
+  void forgetRing(const XsRingPage& ring) override;
 
  private:
   /// (Re)connects the grant and event channel clients when they are not connected.
