@@ -74,7 +74,7 @@ TEST_F(BlkbackDaemonTest, MissingImageIsRefusedWithTheReason) {
   ASSERT_TRUE(vbd.add(8, disk(rig_.dir() + "/nope.raw", "xvdb")).isOk());
   const Status waited = vbd.waitForBackend(8, 51728);
   ASSERT_FALSE(waited.isOk());
-  EXPECT_EQ(waited.code(), EIO);
+  EXPECT_EQ(waited.code(), ENODEV) << "FAILED_PRECONDITION at the API: the disk cannot be served as things stand";
   EXPECT_NE(waited.message().find("nope.raw"), std::string::npos) << waited.message();
   // The refused device does not stop the backend serving the next one.
   ASSERT_TRUE(vbd.add(8, disk(image_, "xvdc", true)).isOk());
