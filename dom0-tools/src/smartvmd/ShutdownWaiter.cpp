@@ -23,6 +23,14 @@ bool ShutdownWaiter::done(const v1::DomainInfo& now, bool reboot) const {
   }
 }
 
+Result<v1::DomainInfo> ShutdownWaiter::current() const {
+  control::v1::Request request;
+  request.mutable_get()->set_domid(before_.domid());
+  SMARTVM_ASSIGN_OR_RETURN(control::v1::Response response, hv_.call(request));
+  if (!response.has_domain()) return error(EPROTO, "smartvm-hv answered get without the domain");
+  return std::move(*response.mutable_domain());
+}
+
 v1::DomainInfo ShutdownWaiter::gone(bool reboot) const {
   v1::DomainInfo info = before_;
   info.set_state(v1::DOMAIN_STATE_SHUTDOWN);
@@ -39,6 +47,17 @@ Result<v1::DomainInfo> ShutdownWaiter::wait(bool reboot, std::chrono::seconds ti
     if (remaining <= milliseconds(0)) {
       return error(ETIMEDOUT, fmt::format("domain '{}' did not {} within {} s", ref_, reboot ? "reboot" : "shut down",
                                           timeout.count()));
+    }
+    // smartvm-hv's `wait` ends on a shutdown, not on a restart in place that
+    // is over already (a quick guest reboots before the first wait): for a
+    // reboot, the restart count is looked at first, every slice.
+    if (reboot) {
+      auto now = current();
+      if (!now.isOk()) {
+        if (isNoSuchDomain(now.status())) return gone(reboot);
+        return now.status();
+      }
+      if (done(*now, reboot)) return std::move(*now);
     }
     const milliseconds slice = std::min(remaining, kSlice);
     control::v1::Request request;

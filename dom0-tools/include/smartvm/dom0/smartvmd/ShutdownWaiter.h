@@ -1,6 +1,8 @@
 #pragma once
 // ShutdownDomain's wait: polls control `wait` until the guest has shut down,
 // restarted (reboot) or gone, the timeout passes, or the caller goes away.
+// A reboot also looks at the restart count (`get`) each slice: `wait` does
+// not end for a restart in place that happened before it was asked.
 #include <chrono>
 #include <string>
 
@@ -28,6 +30,7 @@ class ShutdownWaiter {
 
  private:
   bool done(const v1::DomainInfo& now, bool reboot) const;
+  [[nodiscard]] Result<v1::DomainInfo> current() const;
   v1::DomainInfo gone(bool reboot) const;
 
   const ControlClient& hv_;
