@@ -70,7 +70,11 @@ Status SmartvmdServer::start(const std::string& listen) {
   int port = 0;
   builder.AddListeningPort(address.grpcUri, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service_);
+  // The socket is created with kSocketMode, not widened until the chmod
+  // below: under a lax umask, anyone could otherwise connect in between.
+  const mode_t oldMask = ::umask(0777 & ~kSocketMode);
   server_ = builder.BuildAndStart();
+  ::umask(oldMask);
   if (!server_ || port == 0) {
     server_.reset();
     return error(EADDRNOTAVAIL, fmt::format("cannot listen on {}", listen));
