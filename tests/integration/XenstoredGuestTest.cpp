@@ -125,18 +125,8 @@ class XenstoredGuestTest : public ::testing::Test {
 };
 
 TEST_F(XenstoredGuestTest, CreateIntroducesTheGuestAndXenstoredAttachesItsRing) {
-  v1::CreateDomainRequest req;
-  v1::DomainConfig& c = *req.mutable_config();
-  c.set_name("xs-guest");
-  c.set_type(v1::DOMAIN_TYPE_PVH);
-  c.set_memory_mib(32);
-  c.set_vcpus(1);
-  c.set_kernel(SMARTVM_GUEST_ELF);
-  c.set_cmdline("workload=idle");
-  c.set_on_poweroff(v1::LIFECYCLE_ACTION_PRESERVE);
-  v1::DomainInfo info;
-  grpc::Status s = stub_->CreateDomain(ctx().get(), req, &info);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  const v1::DomainInfo info = createIdle("xs-guest");
+  ASSERT_NE(info.domid(), 0u);
   const uint32_t domid = info.domid();
   if (info.store_gfn() == 0) GTEST_SKIP() << "smartvm-hv gives this guest no xenstore ring (store_gfn 0) yet";
 
@@ -174,7 +164,7 @@ TEST_F(XenstoredGuestTest, CreateIntroducesTheGuestAndXenstoredAttachesItsRing) 
   v1::DomainRef ref;
   ref.set_id("xs-guest");
   v1::DestroyResponse out;
-  s = stub_->DestroyDomain(ctx().get(), ref, &out);
+  const grpc::Status s = stub_->DestroyDomain(ctx().get(), ref, &out);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(xs->read(dom).status().code(), ENOENT);
   introduced = xs->isIntroduced(domid);

@@ -399,20 +399,26 @@ TEST(ParallelPolicy, HintsThatMakeNoSenseAreEinval) {
   EXPECT_EQ(drv.policy().workHint(v, WorkHint::LayerDone, 0).code(), EINVAL) << "after its End";
 }
 
+/// One domain of two vCPUs on two pCPUs, both in a parallel phase, run for 1 ms.
+class ParallelGangOfTwo : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    drv.startAll(d);
+    for (SchedVcpu* v : d.vcpus) ASSERT_TRUE(drv.policy().workHint(*v, WorkHint::ConcurrentBegin, 0).isOk());
+    drv.runUntil(kNsPerMs);
+  }
+  Driver drv{2};
+  const bool policySet_ = (drv.usePolicy(parallelOverFifo(drv)), true);  // before the domain is added
+  SchedDomain& d = drv.addDomain(2);
+  SchedVcpu& v0 = *d.vcpus[0];
+  SchedVcpu& v1 = *d.vcpus[1];
+};
+
 // A vCPU waiting at its barrier is woken by a timer or the halt check without
 // the barrier letting it go. It still finished the layer: the last part's
 // LayerDone completes it, and that part goes straight on to the next layer on
 // its gang pCPU (it is not sent back to queue for one).
-TEST(ParallelPolicy, AWakeInsideTheBarrierKeepsTheLayerDone) {
-  Driver drv(2);
-  drv.usePolicy(parallelOverFifo(drv));
-  SchedDomain& d = drv.addDomain(2);
-  drv.startAll(d);
-  SchedVcpu& v0 = *d.vcpus[0];
-  SchedVcpu& v1 = *d.vcpus[1];
-  ASSERT_TRUE(drv.policy().workHint(v0, WorkHint::ConcurrentBegin, 0).isOk());
-  ASSERT_TRUE(drv.policy().workHint(v1, WorkHint::ConcurrentBegin, 0).isOk());
-  drv.runUntil(kNsPerMs);
+TEST_F(ParallelGangOfTwo, AWakeInsideTheBarrierKeepsTheLayerDone) {
   ASSERT_EQ(runningOf(drv, d, 2), 2u) << "the gang runs";
   ASSERT_TRUE(drv.policy().workHint(v0, WorkHint::LayerDone, drv.now()).isOk());
   drv.block(v0);  // waits at the barrier
@@ -431,16 +437,7 @@ TEST(ParallelPolicy, AWakeInsideTheBarrierKeepsTheLayerDone) {
 // inside the barrier, the policy's view of the layer lags the guest's. The
 // guest's next LayerDone (its barrier let it through, so the layer had
 // finished) brings the policy up to date instead of being refused.
-TEST(ParallelPolicy, ALayerDoneAfterTheBarrierCatchesUpALaggingView) {
-  Driver drv(2);
-  drv.usePolicy(parallelOverFifo(drv));
-  SchedDomain& d = drv.addDomain(2);
-  drv.startAll(d);
-  SchedVcpu& v0 = *d.vcpus[0];
-  SchedVcpu& v1 = *d.vcpus[1];
-  ASSERT_TRUE(drv.policy().workHint(v0, WorkHint::ConcurrentBegin, 0).isOk());
-  ASSERT_TRUE(drv.policy().workHint(v1, WorkHint::ConcurrentBegin, 0).isOk());
-  drv.runUntil(kNsPerMs);
+TEST_F(ParallelGangOfTwo, ALayerDoneAfterTheBarrierCatchesUpALaggingView) {
   drv.block(v0);  // sleeps mid-layer (waits for I/O, say)
   ASSERT_TRUE(drv.policy().workHint(v1, WorkHint::LayerDone, drv.now()).isOk());
   drv.block(v1);  // at the barrier
