@@ -17,67 +17,14 @@ using control::v1::Response;
 
 }  // namespace
 
-EventChannelClient::EventChannelClient(MessageSocket sock)
-    : sock_(std::make_unique<MessageSocket>(std::move(sock))), mutex_(std::make_unique<std::mutex>()) {}
-
 Result<EventChannelClient> EventChannelClient::connect(const std::string& socketPath) {
-  auto sock = MessageSocket::connectUnix(socketPath);
-  if (!sock.isOk()) {
-    const int code = sock.status().code();
-    return error(code == EACCES || code == EPERM ? code : ECONNREFUSED,
-                 fmt::format("cannot reach smartvm-hv at {}: {} (is smartvm-hv running?)", socketPath,
-                             sock.status().message()));
-  }
-  timeval tv{};
-  tv.tv_sec = kAnswerTimeout.count();
-  if (::setsockopt(sock->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) return errnoStatus("SO_RCVTIMEO");
-  return EventChannelClient(std::move(*sock));
-}
-
-void EventChannelClient::disconnect() {
-  if (!mutex_) return;
-  std::lock_guard lk(*mutex_);
-  sock_->close();
-}
-
-Result<Response> EventChannelClient::call(Request request, std::vector<UniqueFd>* fds) {
-  if (!mutex_) return error(ENOTCONN, "event channel client was moved from");
-  std::lock_guard lk(*mutex_);
-  if (!sock_->valid()) return error(ENOTCONN, "event channel client is disconnected");
-  request.set_id(nextId_++);
-  if (Status s = sock_->send(request); !s) {
-    return error(ENOTCONN, "lost the connection to smartvm-hv: " + s.message());
-  }
-  Response response;
-  std::vector<UniqueFd> received;
-  if (Status s = sock_->recv(response, received); !s) {
-    // A lost answer leaves the connection out of step: give it up.
-    sock_->close();
-    if (s.code() == EAGAIN || s.code() == EWOULDBLOCK) {
-      return error(ETIMEDOUT, fmt::format("smartvm-hv did not answer within {} s", kAnswerTimeout.count()));
-    }
-    return error(s.code() == ECONNRESET ? ENOTCONN : s.code(), "no answer from smartvm-hv: " + s.message());
-  }
-  if (response.id() != request.id()) {
-    sock_->close();
-    return error(EPROTO, fmt::format("smartvm-hv answered id {}, expected {}", response.id(), request.id()));
-  }
-  if (received.size() != response.fd_count()) {
-    return error(EPROTO, fmt::format("smartvm-hv announced {} descriptors and sent {}", response.fd_count(),
-                                     received.size()));
-  }
-  if (response.error_code() != 0) {
-    const int32_t raw = response.error_code();
-    const std::string& why = response.error();
-    return error(raw > 0 ? raw : EPROTO, why.empty() ? "smartvm-hv refused the request" : why);
-  }
-  if (fds != nullptr) *fds = std::move(received);
-  return response;
+  SMARTVM_ASSIGN_OR_RETURN(HvConnection conn, HvConnection::connect(socketPath, "event channel client"));
+  return EventChannelClient(std::move(conn));
 }
 
 Result<EventChannelClient::Port> EventChannelClient::bound(Request request) {
   std::vector<UniqueFd> fds;
-  SMARTVM_ASSIGN_OR_RETURN(Response response, call(std::move(request), &fds));
+  SMARTVM_ASSIGN_OR_RETURN(Response response, conn_.call(std::move(request), &fds));
   if (!response.has_evtchn_bound()) return error(EPROTO, "smartvm-hv answered without the bound port");
   const auto& b = response.evtchn_bound();
   Port port;
@@ -116,20 +63,20 @@ Result<EventChannelClient::Port> EventChannelClient::bindVirq(uint32_t virq) {
 Status EventChannelClient::send(uint32_t port) {
   Request r;
   r.mutable_evtchn_send()->set_port(port);
-  return call(std::move(r)).status();
+  return conn_.call(std::move(r)).status();
 }
 
 Status EventChannelClient::close(uint32_t port) {
   Request r;
   r.mutable_evtchn_close()->set_port(port);
-  return call(std::move(r)).status();
+  return conn_.call(std::move(r)).status();
 }
 
 Result<v1::EventChannel> EventChannelClient::status(uint32_t dom, uint32_t port) {
   Request r;
   r.mutable_evtchn_status()->set_dom(dom);
   r.mutable_evtchn_status()->set_port(port);
-  SMARTVM_ASSIGN_OR_RETURN(Response response, call(std::move(r)));
+  SMARTVM_ASSIGN_OR_RETURN(Response response, conn_.call(std::move(r)));
   if (!response.has_evtchn_status()) return error(EPROTO, "smartvm-hv answered status without a port");
   return std::move(*response.mutable_evtchn_status());
 }
@@ -137,7 +84,7 @@ Result<v1::EventChannel> EventChannelClient::status(uint32_t dom, uint32_t port)
 Result<std::vector<v1::EventChannel>> EventChannelClient::list(uint32_t dom) {
   Request r;
   r.mutable_evtchn_list()->set_dom(dom);
-  SMARTVM_ASSIGN_OR_RETURN(Response response, call(std::move(r)));
+  SMARTVM_ASSIGN_OR_RETURN(Response response, conn_.call(std::move(r)));
   if (!response.has_evtchn_ports()) return error(EPROTO, "smartvm-hv answered the listing without ports");
   auto& ports = *response.mutable_evtchn_ports()->mutable_ports();
   return std::vector<v1::EventChannel>(std::make_move_iterator(ports.begin()), std::make_move_iterator(ports.end()));

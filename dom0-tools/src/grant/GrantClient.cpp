@@ -15,34 +15,14 @@ using control::v1::Response;
 
 }  // namespace
 
-GrantClient::GrantClient(MessageSocket sock)
-    : sock_(std::make_unique<MessageSocket>(std::move(sock))), mutex_(std::make_unique<std::mutex>()) {}
-
 Result<GrantClient> GrantClient::connect(const std::string& socketPath) {
-  auto sock = MessageSocket::connectUnix(socketPath);
-  if (!sock.isOk()) {
-    const int code = sock.status().code();
-    return error(code == EACCES || code == EPERM ? code : ECONNREFUSED,
-                 fmt::format("cannot reach smartvm-hv at {}: {} (is smartvm-hv running?)", socketPath,
-                             sock.status().message()));
-  }
-  timeval tv{};
-  tv.tv_sec = kAnswerTimeout.count();
-  if (::setsockopt(sock->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) return errnoStatus("SO_RCVTIMEO");
-  return GrantClient(std::move(*sock));
+  SMARTVM_ASSIGN_OR_RETURN(HvConnection conn, HvConnection::connect(socketPath, "grant client"));
+  return GrantClient(std::move(conn));
 }
 
-void GrantClient::disconnect() {
-  if (!mutex_) return;
-  std::lock_guard lk(*mutex_);
-  sock_->close();
-}
+bool GrantClient::connected() const { return conn_.connected(); }
 
-bool GrantClient::connected() const {
-  if (!mutex_) return false;
-  std::lock_guard lk(*mutex_);
-  return sock_->valid();
-}
+void GrantClient::disconnect() { conn_.disconnect(); }
 
 std::string GrantClient::gntstName(int status) {
   switch (status) {
@@ -78,48 +58,13 @@ int GrantClient::gntstErrno(int status) {
   }
 }
 
-Result<Response> GrantClient::call(Request request, std::vector<UniqueFd>* fds) {
-  if (!mutex_) return error(ENOTCONN, "grant client was moved from");
-  std::lock_guard lk(*mutex_);
-  if (!sock_->valid()) return error(ENOTCONN, "grant client is disconnected");
-  request.set_id(nextId_++);
-  if (Status s = sock_->send(request); !s) {
-    return error(ENOTCONN, "lost the connection to smartvm-hv: " + s.message());
-  }
-  Response response;
-  std::vector<UniqueFd> received;
-  if (Status s = sock_->recv(response, received); !s) {
-    // A lost answer leaves the connection out of step: give it up.
-    sock_->close();
-    if (s.code() == EAGAIN || s.code() == EWOULDBLOCK) {
-      return error(ETIMEDOUT, fmt::format("smartvm-hv did not answer within {} s", kAnswerTimeout.count()));
-    }
-    return error(s.code() == ECONNRESET ? ENOTCONN : s.code(), "no answer from smartvm-hv: " + s.message());
-  }
-  if (response.id() != request.id()) {
-    sock_->close();
-    return error(EPROTO, fmt::format("smartvm-hv answered id {}, expected {}", response.id(), request.id()));
-  }
-  if (received.size() != response.fd_count()) {
-    return error(EPROTO, fmt::format("smartvm-hv announced {} descriptors and sent {}", response.fd_count(),
-                                     received.size()));
-  }
-  if (response.error_code() != 0) {
-    const int32_t raw = response.error_code();
-    const std::string& why = response.error();
-    return error(raw > 0 ? raw : EPROTO, why.empty() ? "smartvm-hv refused the request" : why);
-  }
-  if (fds != nullptr) *fds = std::move(received);
-  return response;
-}
-
 Result<GrantClient::Mapping> GrantClient::map(uint32_t domid, grant_ref_t ref, bool readonly) {
   Request r;
   r.mutable_grant_map()->set_domid(domid);
   r.mutable_grant_map()->set_ref(ref);
   r.mutable_grant_map()->set_readonly(readonly);
   std::vector<UniqueFd> fds;
-  SMARTVM_ASSIGN_OR_RETURN(Response response, call(std::move(r), &fds));
+  SMARTVM_ASSIGN_OR_RETURN(Response response, conn_.call(std::move(r), &fds));
   if (!response.has_grant_mapped()) return error(EPROTO, "smartvm-hv answered the map without a result");
   const auto& m = response.grant_mapped();
   if (m.status() != GNTST_okay) {
@@ -129,7 +74,7 @@ Result<GrantClient::Mapping> GrantClient::map(uint32_t domid, grant_ref_t ref, b
   auto unmapRemote = [&] {
     Request u;
     u.mutable_grant_unmap()->set_handle(m.handle());
-    (void)call(std::move(u));
+    (void)conn_.call(std::move(u));
   };
   if (fds.size() != 1 || m.offset() % kPageSize != 0) {
     unmapRemote();
@@ -151,7 +96,7 @@ Status GrantClient::unmap(const Mapping& m) {
   if (m.page != nullptr) ::munmap(m.page, kPageSize);
   Request r;
   r.mutable_grant_unmap()->set_handle(m.handle);
-  SMARTVM_ASSIGN_OR_RETURN(Response response, call(std::move(r)));
+  SMARTVM_ASSIGN_OR_RETURN(Response response, conn_.call(std::move(r)));
   if (!response.has_grant_copied() || response.grant_copied().status_size() != 1) {
     return error(EPROTO, "smartvm-hv answered the unmap without a status");
   }
@@ -198,7 +143,7 @@ Status GrantClient::copyChunk(uint32_t domid, std::span<const CopySeg> segs, std
     seg->set_to_guest(s.toGuest);
     if (s.toGuest && s.len != 0) seg->set_data(s.buf, s.len);
   }
-  SMARTVM_ASSIGN_OR_RETURN(Response response, call(std::move(r)));
+  SMARTVM_ASSIGN_OR_RETURN(Response response, conn_.call(std::move(r)));
   if (!response.has_grant_copied()) return error(EPROTO, "smartvm-hv answered the copy without a result");
   const auto& done = response.grant_copied();
   if (static_cast<size_t>(done.status_size()) != segs.size() ||

@@ -14,6 +14,7 @@
 #include "smartvm/Result.h"
 #include "smartvm/UniqueFd.h"
 #include "smartvm/control/v1/control.pb.h"
+#include "smartvm/dom0/HvConnection.h"
 
 namespace smartvm::dom0 {
 
@@ -26,7 +27,7 @@ class EventChannelClient {
  public:
   static constexpr const char* kDefaultSocket = "/run/smartvm/hv.sock";
   /// How long smartvm-hv may take to answer a request.
-  static constexpr std::chrono::seconds kAnswerTimeout{30};
+  static constexpr std::chrono::seconds kAnswerTimeout = HvConnection::kAnswerTimeout;
 
   /// A port handed out. For a domain 0 port, `notify` and `doorbell` are
   /// valid (see control.proto): poll/read `notify` to learn of events (wait()),
@@ -66,12 +67,12 @@ class EventChannelClient {
   /// Every port of `dom` that is not closed, in port order.
   [[nodiscard]] Result<std::vector<v1::EventChannel>> list(uint32_t dom);
   /// Closes the connection; smartvm-hv closes this client's ports.
-  void disconnect();
-  [[nodiscard]] bool connected() const { return sock_ != nullptr && sock_->valid(); }
+  void disconnect() { conn_.disconnect(); }
+  [[nodiscard]] bool connected() const { return conn_.connected(); }
   /// The connection's socket, to poll for smartvm-hv going away: it never
   /// sends unsolicited data, so the socket turns readable only at EOF (-1
   /// when not connected). Requests must not be made while polling it.
-  [[nodiscard]] int socketFd() const { return sock_ ? sock_->fd() : -1; }
+  [[nodiscard]] int socketFd() const { return conn_.fd(); }
 
   /// Waits until `notifyFd` has an event or `timeout` passes, then takes it:
   /// returns how many notifications came since the last take. ETIMEDOUT.
@@ -82,15 +83,10 @@ class EventChannelClient {
   [[nodiscard]] static Status ring(int doorbellFd);
 
  private:
-  explicit EventChannelClient(MessageSocket sock);
-  /// One request and its answer; the answer's fds go to `fds`.
-  Result<control::v1::Response> call(control::v1::Request request, std::vector<UniqueFd>* fds = nullptr);
+  explicit EventChannelClient(HvConnection conn) : conn_(std::move(conn)) {}
   Result<Port> bound(control::v1::Request request);
 
-  // Pointers so the client can move: a mutex cannot.
-  std::unique_ptr<MessageSocket> sock_;
-  std::unique_ptr<std::mutex> mutex_;
-  uint64_t nextId_ = 1;
+  HvConnection conn_;
 };
 
 }  // namespace smartvm::dom0

@@ -23,6 +23,7 @@
 #include "smartvm/Status.h"
 #include "smartvm/UniqueFd.h"
 #include "smartvm/control/v1/control.pb.h"
+#include "smartvm/dom0/HvConnection.h"
 
 namespace smartvm::dom0 {
 
@@ -33,7 +34,7 @@ class GrantClient {
  public:
   static constexpr const char* kDefaultSocket = "/run/smartvm/hv.sock";
   /// How long smartvm-hv may take to answer a request.
-  static constexpr std::chrono::seconds kAnswerTimeout{30};
+  static constexpr std::chrono::seconds kAnswerTimeout = HvConnection::kAnswerTimeout;
   /// Most segments and bytes (both directions together) one copy() request may
   /// carry; smartvm-hv refuses more with EINVAL. copy() splits bigger batches.
   static constexpr size_t kMaxCopySegs = 256;
@@ -77,16 +78,11 @@ class GrantClient {
   [[nodiscard]] static int gntstErrno(int status);
 
  private:
-  explicit GrantClient(MessageSocket sock);
-  /// One request and its answer; the answer's fds go to `fds`.
-  Result<control::v1::Response> call(control::v1::Request request, std::vector<UniqueFd>* fds = nullptr);
+  explicit GrantClient(HvConnection conn) : conn_(std::move(conn)) {}
   /// One request's worth of segments (within the limits above).
   Status copyChunk(uint32_t domid, std::span<const CopySeg> segs, std::span<int16_t> statuses);
 
-  // Pointers so the client can move: a mutex cannot.
-  std::unique_ptr<MessageSocket> sock_;
-  std::unique_ptr<std::mutex> mutex_;
-  uint64_t nextId_ = 1;
+  HvConnection conn_;
 };
 
 }  // namespace smartvm::dom0
