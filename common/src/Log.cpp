@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -16,6 +17,10 @@ Status initLogging(const LogOptions& opts) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (!opts.file.empty()) {
+    const auto dir = std::filesystem::path(opts.file).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) return error(ec.value(), "cannot create " + dir.string() + ": " + ec.message());
     try {
       sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(opts.file));
     } catch (const spdlog::spdlog_ex& e) {

@@ -126,7 +126,6 @@ int main(int argc, char** argv) {
     std::cerr << "smartvm-hv: " << s.message() << "\n";
     return 2;
   }
-  if (!o.logFile.empty() && !oneShot) makeParentDir(o.logFile);
   if (Status s = initLogging({"smartvm-hv", oneShot ? "" : o.logFile, oneShot ? "warn" : o.logLevel}); !s) {
     std::cerr << "smartvm-hv: " << s.toString() << "\n";
     return 2;

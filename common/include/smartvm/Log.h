@@ -14,7 +14,8 @@ struct LogOptions {
   std::string level = "info";
 };
 
-/// Installs the default logger. Fails if the file cannot be opened or the level is unknown.
+/// Installs the default logger, creating the log file's directory. Fails,
+/// naming the path, if either cannot be made or the level is unknown.
 Status initLogging(const LogOptions& opts);
 
 }  // namespace smartvm

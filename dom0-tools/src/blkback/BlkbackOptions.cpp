@@ -1,7 +1,8 @@
 #include "smartvm/dom0/blkback/BlkbackOptions.h"
 
 #include <CLI/CLI.hpp>
-#include <sstream>
+
+#include "smartvm/dom0/DaemonArgs.h"
 
 namespace smartvm::dom0::blkback {
 
@@ -18,21 +19,9 @@ BlkbackArgs parseBlkbackArgs(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--qemu-storage-daemon", opts.daemon.qemuStorageDaemon, "the qemu-storage-daemon binary")
       ->capture_default_str();
-  app.add_option("--log-file", opts.logFile, "log file (its directory is created); empty for stderr only")
-      ->capture_default_str();
-  app.add_option("--log-level", opts.logLevel, "trace, debug, info, warn, error or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  addLogOptions(app, opts.logFile, opts.logLevel);
   BlkbackArgs result;
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream out, err;
-    result.exitCode = app.exit(e, out, err);
-    result.out = out.str();
-    result.err = err.str();
-    return result;
-  }
+  if (!parseDaemonArgs(app, argc, argv, result)) return result;
   result.options = std::move(opts);
   return result;
 }

@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 
 #include "smartvm/Log.h"
 #include "smartvm/dom0/blkback/BlkbackOptions.h"
@@ -28,12 +27,6 @@ int main(int argc, char** argv) {
   std::fputs(args.err.c_str(), stderr);
   if (!args.options) return args.exitCode;
   const auto& opts = *args.options;
-  if (!opts.logFile.empty()) {
-    std::error_code ec;
-    const auto dir = std::filesystem::path(opts.logFile).parent_path();
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) return fail(smartvm::error(ec.value(), "cannot create " + dir.string() + ": " + ec.message()));
-  }
   if (auto s = smartvm::initLogging({"blkback", opts.logFile, opts.logLevel}); !s.isOk()) return fail(s);
 
   struct sigaction sa {};

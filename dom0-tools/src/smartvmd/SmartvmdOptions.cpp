@@ -4,6 +4,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "smartvm/dom0/DaemonArgs.h"
+
 namespace smartvm::dom0 {
 namespace {
 
@@ -87,22 +89,10 @@ SmartvmdArgs parseSmartvmdArgs(int argc, const char* const* argv) {
                  "smartvm-xenstored's socket: domains' xenstore nodes and INTRODUCE; \"\" for none "
                  "(domains start without xenstored, with a warning)")
       ->capture_default_str();
-  app.add_option("--log-file", opts.logFile, "log file (its directory is created); empty for stderr only")
-      ->capture_default_str();
-  app.add_option("--log-level", opts.logLevel, "trace, debug, info, warn, error or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  addLogOptions(app, opts.logFile, opts.logLevel);
   addConsoleLogOptions(app, opts);
   SmartvmdArgs result;
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream out, err;
-    result.exitCode = app.exit(e, out, err);
-    result.out = out.str();
-    result.err = err.str();
-    return result;
-  }
+  if (!parseDaemonArgs(app, argc, argv, result)) return result;
   result.options = std::move(opts);
   return result;
 }

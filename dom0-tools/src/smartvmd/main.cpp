@@ -3,7 +3,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <filesystem>
 
 #include "smartvm/Log.h"
 #include "smartvm/dom0/smartvmd/SmartvmdOptions.h"
@@ -12,16 +11,6 @@
 namespace {
 
 constexpr std::chrono::seconds kShutdownGrace{5};
-
-smartvm::Status setUpLogging(const smartvm::dom0::SmartvmdOptions& opts) {
-  if (!opts.logFile.empty()) {
-    const auto dir = std::filesystem::path(opts.logFile).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) return smartvm::error(ec.value(), "cannot create " + dir.string() + ": " + ec.message());
-  }
-  return smartvm::initLogging({"smartvmd", opts.logFile, opts.logLevel});
-}
 
 int fail(const smartvm::Status& s) {
   std::fprintf(stderr, "smartvmd: %s\n", s.message().c_str());
@@ -37,7 +26,7 @@ int main(int argc, char** argv) {
   if (!args.options) return args.exitCode;
   const auto& opts = *args.options;
 
-  if (auto s = setUpLogging(opts); !s.isOk()) return fail(s);
+  if (auto s = smartvm::initLogging({"smartvmd", opts.logFile, opts.logLevel}); !s.isOk()) return fail(s);
   // Block the stop signals before gRPC starts its threads, so that only sigwait below sees them.
   sigset_t stopSignals;
   sigemptyset(&stopSignals);

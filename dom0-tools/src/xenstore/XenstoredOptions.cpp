@@ -1,7 +1,8 @@
 #include "smartvm/dom0/xenstore/XenstoredOptions.h"
 
 #include <CLI/CLI.hpp>
-#include <sstream>
+
+#include "smartvm/dom0/DaemonArgs.h"
 
 namespace smartvm::dom0::xenstore {
 
@@ -16,21 +17,9 @@ XenstoredArgs parseXenstoredArgs(int argc, const char* const* argv) {
   app.add_option("--hv-socket", opts.hvSocket,
                  "smartvm-hv's control socket: maps guests' rings, binds their ports, tells dead domains")
       ->capture_default_str();
-  app.add_option("--log-file", opts.logFile, "log file (its directory is created); empty for stderr only")
-      ->capture_default_str();
-  app.add_option("--log-level", opts.logLevel, "trace, debug, info, warn, error or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  addLogOptions(app, opts.logFile, opts.logLevel);
   XenstoredArgs result;
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream out, err;
-    result.exitCode = app.exit(e, out, err);
-    result.out = out.str();
-    result.err = err.str();
-    return result;
-  }
+  if (!parseDaemonArgs(app, argc, argv, result)) return result;
   result.options = std::move(opts);
   return result;
 }

@@ -4,7 +4,6 @@
 #include <sys/signalfd.h>
 
 #include <cstdio>
-#include <filesystem>
 
 #include "smartvm/Log.h"
 #include "smartvm/UniqueFd.h"
@@ -14,16 +13,6 @@
 #include "smartvm/dom0/xenstore/XsSocketServer.h"
 
 namespace {
-
-smartvm::Status setUpLogging(const smartvm::dom0::xenstore::XenstoredOptions& opts) {
-  if (!opts.logFile.empty()) {
-    const auto dir = std::filesystem::path(opts.logFile).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) return smartvm::error(ec.value(), "cannot create " + dir.string() + ": " + ec.message());
-  }
-  return smartvm::initLogging({"xenstored", opts.logFile, opts.logLevel});
-}
 
 int fail(const smartvm::Status& s) {
   std::fprintf(stderr, "smartvm-xenstored: %s\n", s.toString().c_str());
@@ -39,7 +28,7 @@ int main(int argc, char** argv) {
   std::fputs(args.err.c_str(), stderr);
   if (!args.options) return args.exitCode;
   const auto& opts = *args.options;
-  if (auto s = setUpLogging(opts); !s.isOk()) return fail(s);
+  if (auto s = smartvm::initLogging({"xenstored", opts.logFile, opts.logLevel}); !s.isOk()) return fail(s);
 
   // The stop signals arrive on a descriptor the poll loop watches, so stopping needs no async-signal tricks.
   sigset_t stopSignals;
