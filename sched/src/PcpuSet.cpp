@@ -55,23 +55,13 @@ bool PcpuSet::checkpoint(SchedVcpu& v) {
 /// handing the slot to the chosen vCPU's thread. Caller set `deciding`.
 void PcpuSet::decide(unsigned pcpu) {
   std::vector<SchedVcpu*> released;
+  // While this runs, no holder takes the slot up (canTakeUp), so every
+  // decision here may still move it on: the holder is this thread's own vCPU
+  // or one that has not entered the guest.
   for (;;) {
-    SchedVcpu* kickee = nullptr;
     {
       std::lock_guard lk(m_);
-      Slot& s = slots_[pcpu];
-      if (holderDecides(s)) {
-        // Asked again after the vCPU we chose took the slot up: it may be in
-        // the guest already, so it decides at its exit (pending stays set).
-        s.deciding = false;
-        kickee = s.holder;
-      } else {
-        s.pending = false;
-      }
-    }
-    if (kickee != nullptr) {
-      hooks_.kick(*kickee);
-      break;
+      slots_[pcpu].pending = false;
     }
     PcpuChoice c = sched_->schedule(pcpu);
     SchedVcpu* next = c.next;
@@ -151,10 +141,6 @@ bool PcpuSet::canTakeUp(const SchedVcpu& v) const {
   auto it = pcpuOf_.find(&v);
   if (it == pcpuOf_.end() || it->second < 0) return false;
   return !slots_[it->second].deciding;
-}
-
-bool PcpuSet::holderDecides(const Slot& s) const {
-  return s.holder != nullptr && s.entered && !(hooks_.selfVcpu && hooks_.selfVcpu() == s.holder);
 }
 
 int PcpuSet::pcpuOf(const SchedVcpu& v) const {

@@ -84,8 +84,6 @@ class PcpuSet final : public PcpuSignal {
     SchedVcpu* handoff = nullptr;  ///< chosen but still running elsewhere
     bool entered = false;  ///< the holder's thread took the slot up (may be in the guest)
   };
-  /// Whether a thread other than the holder's must leave `s` to its holder. Lock held.
-  bool holderDecides(const Slot& s) const;
   bool canTakeUp(const SchedVcpu& v) const;
   void decide(unsigned pcpu);
   void retryHandoffs();
