@@ -118,6 +118,7 @@ void ConsoleLogger::follow(uint32_t domid, const std::string& name, uint64_t cre
 
 void ConsoleLogger::drain(uint32_t domid, Followed& f) {
   const std::string& name = f.name;
+  const uint64_t start = f.offset;
   // Drain what is there now; a busy console is not read for ever in one round.
   for (int round = 0; round < 16; ++round) {
     control::v1::Request req;
@@ -126,7 +127,7 @@ void ConsoleLogger::drain(uint32_t domid, Followed& f) {
     read->set_offset(f.offset);
     read->set_wait_ms(0);
     auto r = hv_.call(req);
-    if (!r.isOk()) return;
+    if (!r.isOk()) break;
     const control::v1::ConsoleData& data = r->console();
     std::string bytes;
     if (data.first_offset() > f.offset && !data.data().empty()) {
@@ -140,16 +141,15 @@ void ConsoleLogger::drain(uint32_t domid, Followed& f) {
         // Retried every round (the offset stays): one warning per outage, not four a second.
         if (!f.failing) spdlog::warn("console log of domain {} ({}): {}", domid, name, s.message());
         f.failing = true;
-        return;
+        break;
       }
       if (f.failing) spdlog::info("console log of domain {} ({}) written again", domid, name);
       f.failing = false;
     }
-    const bool moved = data.next_offset() != f.offset;
     f.offset = data.next_offset();
-    if (moved) savePosition(f);
-    if (data.data().empty()) return;
+    if (data.data().empty()) break;
   }
+  if (f.offset != start) savePosition(f);  // once per round, not per read
 }
 
 }  // namespace smartvm::dom0
