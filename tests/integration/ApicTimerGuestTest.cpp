@@ -13,9 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "smartvm/hv/Hypervisor.h"
-#include "smartvm/hv/kvm/KvmPlatform.h"
-#include "smartvm/hv/sched/HostScheduler.h"
+#include "OnePcpuGuestTest.h"
 
 namespace smartvm::hv {
 namespace {
@@ -26,55 +24,13 @@ using smartvm::v1::DomainConfig;
 constexpr uint64_t kTicks = 20;
 constexpr uint64_t kPeriodMs = 10;
 
-class ApicTimerGuestTest : public ::testing::TestWithParam<const char*> {
+class ApicTimerGuestTest : public OnePcpuGuestTest<::testing::TestWithParam<const char*>> {
  protected:
   void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
-    platform_ = std::move(p).value();
-    HypervisorOptions o;
-    o.schedPolicy = "credit";
-    o.pcpus = std::to_string(allowedHostCores().front());  // one pCPU for both guests
-    ASSERT_TRUE(Hypervisor::checkOptions(o).isOk());
-    hv_ = std::make_unique<Hypervisor>(*platform_, o);
+    OnePcpuGuestTest::SetUp();
+    if (IsSkipped()) return;
+    startHypervisor();  // one pCPU for both guests
   }
-  void TearDown() override {
-    hv_.reset();
-    platform_.reset();
-  }
-
-  uint32_t create(const std::string& name, const std::string& cmdline) {
-    DomainConfig c;
-    c.set_name(name);
-    c.set_type(smartvm::v1::DOMAIN_TYPE_PVH);
-    c.set_memory_mib(32);
-    c.set_vcpus(1);
-    c.set_kernel(SMARTVM_GUEST_ELF);
-    c.set_cmdline(cmdline);
-    c.set_cpus("all");
-    auto r = hv_->createDomain(c);
-    EXPECT_TRUE(r.isOk()) << r.status().toString();
-    return r.isOk() ? r->domid() : 0;
-  }
-  /// The console line holding `text`, once printed within `timeout`; "" if never.
-  std::string waitFor(uint32_t domid, const std::string& text, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto con = hv_->console(domid);
-      if (con.isOk()) {
-        const std::string all = (*con)->snapshot();
-        const size_t at = all.find(text);
-        if (at != std::string::npos) return all.substr(at, all.find('\n', at) - at);
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    return "";
-  }
-
-  std::unique_ptr<Platform> platform_;
-  std::unique_ptr<Hypervisor> hv_;
 };
 
 /// The value of `key=` in a RESULT line (0 when absent).

@@ -23,13 +23,9 @@ class BlkbackDaemonTest : public ::testing::Test {
   void SetUp() override {
     const std::string why = test::PvRig::unavailableReason(true);
     if (!why.empty()) GTEST_SKIP() << why;
-    Status s = rig_.startHvAndXenstored();
+    Status s = rig_.startWithBlkback();
     ASSERT_TRUE(s.isOk()) << s.toString();
-    s = rig_.startBlkback();
-    ASSERT_TRUE(s.isOk()) << s.toString();
-    image_ = rig_.dir() + "/disk.raw";
-    std::ofstream(image_).close();
-    std::filesystem::resize_file(image_, 8 << 20);
+    image_ = rig_.makeRawImage("disk.raw", 8 << 20);
   }
 
   v1::DiskSpec disk(const std::string& target, const std::string& vdev, bool ro = false) {

@@ -27,17 +27,13 @@ class BlockHotplugTest : public ::testing::Test {
   void SetUp() override {
     const std::string why = test::PvRig::unavailableReason(true);
     if (!why.empty()) GTEST_SKIP() << why;
-    Status s = rig_.startHvAndXenstored();
-    ASSERT_TRUE(s.isOk()) << s.toString();
-    s = rig_.startBlkback();
+    Status s = rig_.startWithBlkback();
     ASSERT_TRUE(s.isOk()) << s.toString();
     smartvmd_ = std::make_unique<dom0::SmartvmdServer>(rig_.hvSocket(), rig_.xenstoredSocket());
     s = smartvmd_->start("unix:" + rig_.dir() + "/smartvmd.sock");
     ASSERT_TRUE(s.isOk()) << s.toString();
     stub_ = v1::Toolstack::NewStub(smartvmd_->inProcessChannel());
-    image_ = rig_.dir() + "/disk.raw";
-    std::ofstream(image_).close();
-    std::filesystem::resize_file(image_, 4 << 20);
+    image_ = rig_.makeRawImage("disk.raw", 4 << 20);
   }
   void TearDown() override {
     stub_.reset();

@@ -16,9 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "smartvm/hv/Hypervisor.h"
-#include "smartvm/hv/kvm/KvmPlatform.h"
-#include "smartvm/hv/sched/HostScheduler.h"
+#include "OnePcpuGuestTest.h"
 
 namespace smartvm::hv {
 namespace {
@@ -38,46 +36,8 @@ struct Measured {
   uint64_t elapsedUs = 0;  ///< the ticker's own time for its ticks (late ticks make it longer)
 };
 
-class HaltCheckGuestTest : public ::testing::Test {
+class HaltCheckGuestTest : public OnePcpuGuestTest<> {
  protected:
-  void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
-    platform_ = std::move(p).value();
-  }
-  void TearDown() override {
-    hv_.reset();
-    platform_.reset();
-  }
-
-  uint32_t create(const std::string& name, const std::string& cmdline) {
-    DomainConfig c;
-    c.set_name(name);
-    c.set_type(smartvm::v1::DOMAIN_TYPE_PVH);
-    c.set_memory_mib(32);
-    c.set_vcpus(1);
-    c.set_kernel(SMARTVM_GUEST_ELF);
-    c.set_cmdline(cmdline);
-    c.set_cpus("all");
-    auto r = hv_->createDomain(c);
-    EXPECT_TRUE(r.isOk()) << r.status().toString();
-    return r.isOk() ? r->domid() : 0;
-  }
-  std::string waitFor(uint32_t domid, const std::string& text, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto con = hv_->console(domid);
-      if (con.isOk()) {
-        const std::string all = (*con)->snapshot();
-        const size_t at = all.find(text);
-        if (at != std::string::npos) return all.substr(at, all.find('\n', at) - at);
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    return "";
-  }
   double cpu(uint32_t domid) {
     auto l = hv_->vcpuList(domid);
     return l.isOk() && !l->empty() ? l->front().cpuSeconds : 0;
@@ -86,14 +46,9 @@ class HaltCheckGuestTest : public ::testing::Test {
   /// A fresh hypervisor with one pCPU and the halt check every `haltCheckUs`
   /// (0 = off); a spinner, then the ticker; shares over one second.
   Measured measure(int64_t haltCheckUs) {
-    hv_.reset();
-    HypervisorOptions o;
-    o.schedPolicy = "credit";
-    o.pcpus = std::to_string(allowedHostCores().front());
-    o.haltCheckUs = haltCheckUs;
-    EXPECT_TRUE(Hypervisor::checkOptions(o).isOk());
-    hv_ = std::make_unique<Hypervisor>(*platform_, o);
+    startHypervisor(haltCheckUs);
     Measured r;
+    if (hv_ == nullptr) return r;  // startHypervisor failed the test
     const uint32_t spinner = create("spinner", "workload=spin");
     EXPECT_FALSE(waitFor(spinner, "RESULT spin", 30s).empty()) << "the spinner never started";
     const uint32_t ticker = create("ticker", "workload=apictimer mode=oneshot ticks=" + std::to_string(kTicks) +
@@ -126,8 +81,6 @@ class HaltCheckGuestTest : public ::testing::Test {
     return r;
   }
 
-  std::unique_ptr<Platform> platform_;
-  std::unique_ptr<Hypervisor> hv_;
 };
 
 TEST_F(HaltCheckGuestTest, ATickingGuestBesideASpinnerGivesThePcpuBackSoon) {

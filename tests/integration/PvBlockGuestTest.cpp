@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 class PvBlockGuestTest : public test::PvGuestFixture {};
 
 TEST_F(PvBlockGuestTest, RawDiskPatternSurvivesASecondBoot) {
-  const std::string image = makeRaw("disk.raw", 4 << 20);
+  const std::string image = rig_.makeRawImage("disk.raw", 4 << 20);
   Status attach;
   const std::string out = boot(config("w", "workload=blk start=64 count=512 seed=11 depth=4", image, "raw"), &attach);
   ASSERT_TRUE(attach.isOk()) << attach.toString();
@@ -53,7 +53,7 @@ TEST_F(PvBlockGuestTest, RawDiskPatternSurvivesASecondBoot) {
 }
 
 TEST_F(PvBlockGuestTest, Qcow2OverlayTakesTheWritesAndLeavesItsBackingFile) {
-  const std::string base = makeRaw("base.raw", 4 << 20);
+  const std::string base = rig_.makeRawImage("base.raw", 4 << 20);
   const std::string overlay = rig_.dir() + "/overlay.qcow2";
   const std::string cmd = "qemu-img create -q -f qcow2 -F raw -b " + base + " " + overlay;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -69,7 +69,7 @@ TEST_F(PvBlockGuestTest, Qcow2OverlayTakesTheWritesAndLeavesItsBackingFile) {
 }
 
 TEST_F(PvBlockGuestTest, ReadOnlyDiskRefusesWrites) {
-  const std::string image = makeRaw("ro.raw", 1 << 20);
+  const std::string image = rig_.makeRawImage("ro.raw", 1 << 20);
   v1::DomainConfig c = config("ro", "workload=blk start=0 count=8 seed=1 timeout_ms=5000", image, "raw");
   c.mutable_disks(0)->set_read_only(true);
   const std::string out = boot(c);
@@ -79,7 +79,7 @@ TEST_F(PvBlockGuestTest, ReadOnlyDiskRefusesWrites) {
 }
 
 TEST_F(PvBlockGuestTest, StorageDaemonKilledMidIoGivesErrorsNotAHangAndFlushedDataSurvives) {
-  const std::string image = makeRaw("kill.raw", 16 << 20);
+  const std::string image = rig_.makeRawImage("kill.raw", 16 << 20);
   // Flushed data first.
   const std::string out = boot(config("a", "workload=blk start=0 count=256 seed=21", image, "raw"));
   ASSERT_NE(out.find("verified=256 mismatches=0"), std::string::npos) << out;
@@ -111,8 +111,8 @@ TEST_F(PvBlockGuestTest, StorageDaemonKilledMidIoGivesErrorsNotAHangAndFlushedDa
 
 TEST_F(PvBlockGuestTest, TwoGuestsOnTheirOwnDisksRunAtOnceAndEachImageKeepsItsPattern) {
   constexpr uint64_t kSectors = 4096;
-  const std::string a = makeRaw("a.raw", 4 << 20);
-  const std::string b = makeRaw("b.raw", 4 << 20);
+  const std::string a = rig_.makeRawImage("a.raw", 4 << 20);
+  const std::string b = rig_.makeRawImage("b.raw", 4 << 20);
   Status attachA, attachB;
   const std::string args = " start=0 count=" + std::to_string(kSectors) + " depth=4";
   const uint32_t ida = start(config("ga", "workload=blk seed=41" + args, a, "raw"), &attachA);
@@ -142,7 +142,7 @@ TEST_F(PvBlockGuestTest, TwoGuestsOnTheirOwnDisksRunAtOnceAndEachImageKeepsItsPa
 }
 
 TEST_F(PvBlockGuestTest, GuestDestroyedMidIoLeavesTheBackendHealthyForTheNext) {
-  const std::string image = makeRaw("gone.raw", 16 << 20);
+  const std::string image = rig_.makeRawImage("gone.raw", 16 << 20);
   const pid_t storage = rig_.storagePid();
   const uint32_t id = start(config("gone", "workload=blk start=0 count=24576 seed=51 depth=8 timeout_ms=5000", image,
                                    "raw"));
@@ -163,7 +163,7 @@ TEST_F(PvBlockGuestTest, GuestDestroyedMidIoLeavesTheBackendHealthyForTheNext) {
   EXPECT_EQ(rig_.storagePid(), storage) << "the storage daemon died with the guest";
 
   // Another disk, and the same image again, attach and verify.
-  const std::string other = makeRaw("next.raw", 4 << 20);
+  const std::string other = rig_.makeRawImage("next.raw", 4 << 20);
   const std::string next = boot(config("next", "workload=blk start=0 count=256 seed=52", other, "raw"));
   std::cout << "[ guest    ] " << resultLine(next) << "\n";
   EXPECT_NE(next.find("verified=256 mismatches=0"), std::string::npos) << next;
@@ -174,7 +174,7 @@ TEST_F(PvBlockGuestTest, GuestDestroyedMidIoLeavesTheBackendHealthyForTheNext) {
 }
 
 TEST_F(PvBlockGuestTest, FrontendClosingMidIoEndsTheRunAndLeavesTheBackendHealthy) {
-  const std::string image = makeRaw("closing.raw", 16 << 20);
+  const std::string image = rig_.makeRawImage("closing.raw", 16 << 20);
   const uint32_t id = start(config("closing", "workload=blk start=0 count=24576 seed=61 depth=8 timeout_ms=3000",
                                    image, "raw"));
   ASSERT_NE(id, 0u);

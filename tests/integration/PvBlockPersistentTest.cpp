@@ -36,7 +36,7 @@ class PvBlockPersistentTest : public test::PvGuestFixture {
 };
 
 TEST_F(PvBlockPersistentTest, PatternGoesThroughGrantsMappedOnceAndAllAreUnmappedOnClose) {
-  const std::string image = makeRaw("p.raw", 8 << 20);
+  const std::string image = rig_.makeRawImage("p.raw", 8 << 20);
   // 2048 sectors in requests of 11 pages, depth 4: about 24 requests per slot.
   const uint32_t id = start(config("p", "workload=blk start=64 count=2048 seed=61 depth=4 persistent=1", image));
   ASSERT_NE(id, 0u);
@@ -78,7 +78,7 @@ TEST_F(PvBlockPersistentTest, PatternGoesThroughGrantsMappedOnceAndAllAreUnmappe
 }
 
 TEST_F(PvBlockPersistentTest, DomainDestroyedWithMappingsHeldLeavesTheBackendServingTheNext) {
-  const std::string image = makeRaw("d.raw", 16 << 20);
+  const std::string image = rig_.makeRawImage("d.raw", 16 << 20);
   const uint32_t id =
       start(config("gone", "workload=blk start=0 count=24576 seed=71 depth=8 timeout_ms=5000 persistent=1", image));
   ASSERT_NE(id, 0u);

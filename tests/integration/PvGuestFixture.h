@@ -29,19 +29,10 @@ class PvGuestFixture : public ::testing::Test {
   void SetUp() override {
     const std::string why = test::PvRig::unavailableReason(true);
     if (!why.empty()) GTEST_SKIP() << why;
-    Status s = rig_.startHvAndXenstored();
-    ASSERT_TRUE(s.isOk()) << s.toString();
-    s = rig_.startBlkback();
+    Status s = rig_.startWithBlkback();
     ASSERT_TRUE(s.isOk()) << s.toString();
     nodes_ = std::make_unique<dom0::XenstoreDomains>(rig_.xenstoredSocket());
     disks_ = std::make_unique<dom0::VbdDomains>(rig_.xenstoredSocket());
-  }
-
-  std::string makeRaw(const std::string& name, uint64_t bytes) {
-    const std::string path = rig_.dir() + "/" + name;
-    std::ofstream(path).close();
-    std::filesystem::resize_file(path, bytes);
-    return path;
   }
 
   v1::DomainConfig config(const std::string& name, const std::string& cmdline, const std::string& image,

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,6 +72,20 @@ class PvRig {
   }
 
   /// Starts the block backend daemon (after startHvAndXenstored).
+  /// smartvm-hv, xenstored and smartvm-blkback: what every PV block test needs.
+  Status startWithBlkback() {
+    SMARTVM_TRY(startHvAndXenstored());
+    return startBlkback();
+  }
+
+  /// An all-zero raw image of `bytes` in the rig's directory; its path.
+  std::string makeRawImage(const std::string& name, uint64_t bytes) const {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path).close();
+    std::filesystem::resize_file(path, bytes);
+    return path;
+  }
+
   Status startBlkback() {
     dom0::blkback::BlkbackDaemon::Options o;
     o.xenstoredSocket = xenstoredSocket();
