@@ -75,8 +75,10 @@ Status ParallelPolicy::workHint(SchedVcpu& v, WorkHint hint, Ns now) {
       // A second LayerDone means the guest's barrier let this vCPU through:
       // every part of the layer had finished, though the policy's view lagged
       // (a vCPU that slept mid-layer counted as waiting at the barrier, then
-      // woke). The task catches up to the guest rather than refusing it.
-      if (i.layerDone) startNextLayer(v.domain, now);
+      // woke). The task catches up to the guest rather than refusing it, but
+      // within its current batch: a guest repeating LayerDone must not
+      // renew its batch and keep queued tasks off their pCPUs.
+      if (i.layerDone) startNextLayer(v.domain, now, /*freshBatch=*/false);
       layerDone(v, now);
       return Status::ok();
   }
@@ -252,13 +254,14 @@ bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
     anyDone = anyDone || i.layerDone;
   }
   if (!anyDone) return false;
-  startNextLayer(d, now);
+  startNextLayer(d, now, true);
   return true;
 }
 
 /// The task's next layer starts: every part that finished the last one is
-/// waiting for a gang pCPU again, with a fresh batch.
-void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now) {
+/// waiting for a gang pCPU again; with `freshBatch`, the task leaves the
+/// queue (if it was in it) with a new batch.
+void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now, bool freshBatch) {
   Task& t = tasks_[d];
   for (SchedVcpu* v : d->vcpus) {
     VcpuInfo& i = vcpus_[v];
@@ -266,6 +269,7 @@ void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now) {
     i.layerDone = false;
     if (i.runnable) addWaiting(*v);
   }
+  if (!freshBatch) return;  // a catch-up: the task keeps its place in the queue and its batch
   if (t.queued) {
     std::erase(queue_, d);
     t.queued = false;

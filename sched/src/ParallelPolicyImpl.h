@@ -106,7 +106,7 @@ class ParallelPolicy final : public SchedPolicy {
   void endBatchIfIdle(SchedDomain* d, Ns now);
   void retireExpired(Ns now);
   bool advanceLayerIfComplete(SchedDomain* d, Ns now);
-  void startNextLayer(SchedDomain* d, Ns now);
+  void startNextLayer(SchedDomain* d, Ns now, bool freshBatch);
   void endGraceOf(SchedVcpu& v, Ns now);
   void dispatch(Ns now);
   bool startFromQueue(Ns now);

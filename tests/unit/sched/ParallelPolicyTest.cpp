@@ -432,6 +432,25 @@ TEST_F(ParallelGangOfTwo, AWakeInsideTheBarrierKeepsTheLayerDone) {
   EXPECT_EQ(drv.doubleRuns(), 0);
 }
 
+// A hostile guest repeats LayerDone on one vCPU (waking itself between
+// calls) while its sibling works: each repeat catches the policy up, but
+// within the task's batch, so another parallel task queued behind it still
+// gets both pCPUs once that batch (30 ms) is over.
+TEST_F(ParallelGangOfTwo, RepeatedLayerDoneDoesNotKeepAQueuedTaskWaiting) {
+  SchedDomain& other = drv.addDomain(2, WorkType::Concurrent);
+  drv.startAll(other);
+  bool otherRan = false;
+  drv.onSample([&](Driver& dr) { otherRan = otherRan || runningOf(dr, other, 2) == 2; });
+  for (Ns t = 2 * kNsPerMs; t <= 200 * kNsPerMs; t += 2 * kNsPerMs) {
+    ASSERT_TRUE(drv.policy().workHint(v0, WorkHint::LayerDone, drv.now()).isOk());
+    drv.block(v0);
+    drv.wake(v0);
+    drv.runUntil(t);
+  }
+  EXPECT_TRUE(otherRan) << "the queued task never got its gang";
+  EXPECT_EQ(drv.doubleRuns(), 0);
+}
+
 // The policy counts a sleeping vCPU as waiting at the barrier, so one that
 // sleeps mid-layer lets the layer complete early; if another part then wakes
 // inside the barrier, the policy's view of the layer lags the guest's. The
