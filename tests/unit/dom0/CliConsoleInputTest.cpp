@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -70,6 +71,9 @@ TEST_F(ConsoleInputTest, PipedInputReachesTheRingAndOutputGoesOnAfterItsEnd) {
   ASSERT_EQ(::write(p[1], sent.data(), sent.size()), static_cast<ssize_t>(sent.size()));
   ::close(p[1]);
   EXPECT_TRUE(eventually([&] { return hv_.consoleInput(id) == sent; })) << hv_.consoleInput(id);
+  // Input goes out before the output stream opens; the domain may go only
+  // once smartvmd reads the console for the attach.
+  EXPECT_TRUE(eventually([&] { return hv_.count(Request::kConsoleRead) > 0; }));
   hv_.appendConsole(id, "RESULT echo line=hello\n");
   std::this_thread::sleep_for(100ms);
   hv_.appendConsole(id, "bye\n");
@@ -234,7 +238,12 @@ TEST_F(ConsoleInputTest, BinaryForwardsPipedStdin) {
   const uint32_t id = hv_.addDomain("web");
   hv_.appendConsole(id, "echo ready\n");
   const std::string errFile = dir_.file("err.txt");
+  std::mutex outMutex;
   std::string out;
+  const auto outSoFar = [&] {
+    std::lock_guard lock(outMutex);
+    return out;
+  };
   int code = -1;
   std::thread cli([&] {
     const std::string cmd =
@@ -242,12 +251,19 @@ TEST_F(ConsoleInputTest, BinaryForwardsPipedStdin) {
     FILE* p = ::popen(cmd.c_str(), "r");
     if (p == nullptr) return;
     char buf[512];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    // Unbuffered reads, so the output seen so far is what the CLI printed so far.
+    for (ssize_t n; (n = ::read(::fileno(p), buf, sizeof buf)) > 0;) {
+      std::lock_guard lock(outMutex);
+      out.append(buf, static_cast<size_t>(n));
+    }
     const int status = ::pclose(p);
     code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   });
   EXPECT_TRUE(eventually([&] { return hv_.consoleInput(id) == "hello\r"; })) << hv_.consoleInput(id);
   hv_.appendConsole(id, "RESULT echo line=hello bytes=5\n");
+  // The input may arrive before the output stream is open; the domain goes
+  // only once the CLI has shown what the guest printed, as a user would wait.
+  EXPECT_TRUE(eventually([&] { return outSoFar().find("bytes=5\n") != std::string::npos; })) << outSoFar();
   hv_.removeDomain(id);
   cli.join();
   std::ifstream err(errFile);
