@@ -243,7 +243,8 @@ void ParallelPolicy::retireExpired(Ns now) {
 }
 
 /// When every vCPU in the task's parallel phase has finished the layer (or
-/// sleeps at its barrier), the next layer starts at once with a fresh batch.
+/// sleeps at its barrier), the next layer starts at once with a fresh batch
+/// (while other tasks wait, only until the end of the task's turn).
 /// Returns whether it did.
 bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
   bool anyDone = false;
@@ -260,7 +261,7 @@ bool ParallelPolicy::advanceLayerIfComplete(SchedDomain* d, Ns now) {
 
 /// The task's next layer starts: every part that finished the last one is
 /// waiting for a gang pCPU again; with `freshBatch`, the task leaves the
-/// queue (if it was in it) with a new batch.
+/// queue (if it was in it) with a new batch, within its turn if others wait.
 void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now, bool freshBatch) {
   Task& t = tasks_[d];
   for (SchedVcpu* v : d->vcpus) {
@@ -270,6 +271,18 @@ void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now, bool freshBatch) {
     if (i.runnable) addWaiting(*v);
   }
   if (!freshBatch) return;  // a catch-up: the task keeps its place in the queue and its batch
+  if (othersQueued(d)) {
+    // Other tasks wait for pCPUs: the task's batches go on to the end of its
+    // turn and no further (a task of endless short layers would otherwise
+    // renew them for ever and starve the queue); then it queues behind them.
+    if (t.inProgress) {
+      t.batchEnd = std::max(t.batchEnd, std::min(now + gangSlice_, t.turnEnd));
+    } else if (!t.queued && !t.waiting.empty()) {
+      t.queued = true;
+      queue_.push_back(d);
+    }
+    return;
+  }
   if (t.queued) {
     std::erase(queue_, d);
     t.queued = false;
@@ -277,8 +290,17 @@ void ParallelPolicy::startNextLayer(SchedDomain* d, Ns now, bool freshBatch) {
   t.batchEnd = now + gangSlice_;
   if (!t.inProgress) {
     t.inProgress = true;
+    t.turnEnd = now + kTurnSlices * gangSlice_;
     active_.push_back(d);
   }
+}
+
+bool ParallelPolicy::othersQueued(const SchedDomain* d) const {
+  return std::any_of(queue_.begin(), queue_.end(), [this, d](const SchedDomain* q) {
+    if (q == d) return false;
+    auto it = tasks_.find(q);
+    return it != tasks_.end() && !it->second.waiting.empty();
+  });
 }
 
 int ParallelPolicy::freePcpuFor(const SchedVcpu& v) const {
@@ -326,6 +348,7 @@ bool ParallelPolicy::startFromQueue(Ns now) {
     t.queued = false;
     t.inProgress = true;
     t.batchEnd = now + gangSlice_;
+    t.turnEnd = now + kTurnSlices * gangSlice_;
     active_.push_back(d);
     fill(d, now);
     return true;

@@ -15,6 +15,12 @@ namespace smartvm::sched::parallel {
 constexpr int64_t kDefaultGangSliceMs = 30;
 constexpr int64_t kDefaultGangShare = 80;
 constexpr Ns kDefaultWindow = 30 * kNsPerMs;
+/// A task in progress renews its batch at each layer's end; while other
+/// tasks wait for pCPUs, only for this many gang slices from the start of its
+/// turn. Run to completion is what makes gangs beat credit on completion time
+/// (tasks of a few hundred ms finish within one turn), the bound is what keeps
+/// a task of endless layers from starving the queue.
+constexpr Ns kTurnSlices = 16;
 /// How long a vCPU that said ConcurrentEnd on its gang pCPU keeps it for a
 /// Begin to follow (a guest ends one task and begins the next in a few us).
 constexpr Ns kEndGrace = 1 * kNsPerMs;
@@ -37,6 +43,7 @@ struct Task {
   bool configuredConcurrent = false;
   std::deque<SchedVcpu*> waiting;  ///< runnable concurrent vCPUs without a pCPU, FIFO
   Ns batchEnd = 0;                 ///< the current batch runs until then
+  Ns turnEnd = 0;                  ///< renewals while others wait stop here
   bool queued = false;             ///< in queue_
   bool inProgress = false;         ///< in active_: a batch or layer is under way
 };
@@ -111,6 +118,7 @@ class ParallelPolicy final : public SchedPolicy {
   void dispatch(Ns now);
   bool startFromQueue(Ns now);
   void fill(SchedDomain* d, Ns now);
+  bool othersQueued(const SchedDomain* d) const;
   int freePcpuFor(const SchedVcpu& v) const;
   unsigned freePcpus() const;
   bool gangBudgetLeft(Ns now);

@@ -285,6 +285,27 @@ TEST(ParallelPolicy, ATaskInProgressMovesToItsNextLayerAheadOfQueuedTasks) {
   EXPECT_EQ(drv.doubleRuns(), 0);
 }
 
+TEST(ParallelPolicy, ATaskOfEndlessShortLayersLetsAQueuedTaskRunWhenItsTurnEnds) {
+  // A's layers end every 1 ms for ever; B waits in the queue for both pCPUs.
+  // A renews its 10 ms batch at its layer ends for one turn (16 slices, 160 ms)
+  // and no further: then B runs, and A takes its next turn behind B.
+  Driver drv(2);
+  drv.usePolicy(parallelOverFifo(drv));
+  ASSERT_TRUE(drv.policy().setGlobalParams({{"gang_slice_ms", 10}}).isOk());
+  SchedDomain& a = drv.addDomain(2, WorkType::Concurrent);
+  SchedDomain& b = drv.addDomain(2, WorkType::Concurrent);
+  TaskRun& ta = drv.makeTask(a, 1000000, 1 * kNsPerMs);
+  TaskRun& tb = drv.makeTask(b, 1, 5 * kNsPerMs);
+  drv.startAll(a);
+  drv.startAll(b);
+  drv.runUntil(300 * kNsPerMs);
+  ASSERT_GE(tb.finishedAt, 0) << "B starved behind A's layers";
+  EXPECT_GE(tb.finishedAt, 160 * kNsPerMs) << "A's turn runs to its end";
+  EXPECT_LE(tb.finishedAt, 170 * kNsPerMs) << "B runs once A's turn is over";
+  EXPECT_GE(ta.layer, 280) << "A went on with its layers after B";
+  EXPECT_EQ(drv.doubleRuns(), 0);
+}
+
 TEST(ParallelPolicy, ATaskWhoseBatchRunsOutWhileItWaitsForAPcpuIsRequeuedNotForgotten) {
   // Regression: C (one vCPU, pinned to pCPU 0) starts at 0.5 ms, when B's
   // vCPU 1 frees pCPU 1, but B's vCPU 0 holds pCPU 0 through 40 layers of
