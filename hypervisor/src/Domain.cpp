@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <random>
+#include <utility>
 
 #include "smartvm/evtchn/TwoLevelAbi.h"
 #include "smartvm/hv/CallbackVia.h"
@@ -126,7 +127,7 @@ Status Domain::start() {
 }
 
 Status Domain::startLocked() {
-  if (config_.start_paused()) pauseCount_.store(1);
+  if (config_.start_paused() || std::exchange(holdFirstStart_, false)) pauseCount_.store(1);
   if (pauseCount_.load() > 0) vcpus_[0]->pause();
   // A destroy may mark the domain Dying at any moment; it must win.
   DomainPhase built = DomainPhase::Built;

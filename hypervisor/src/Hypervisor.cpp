@@ -117,7 +117,7 @@ uint32_t Hypervisor::allocateDomid() {
   return 0;
 }
 
-Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConfig config) {
+Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConfig config, bool holdPaused) {
   SMARTVM_TRY(validate(config));
   if (config.vcpus() == 0) config.set_vcpus(1);
   std::lock_guard create(createMutex_);
@@ -149,8 +149,10 @@ Result<smartvm::v1::DomainInfo> Hypervisor::createDomain(smartvm::v1::DomainConf
     std::lock_guard lk(m_);
     domains_[domid] = d;
   }
+  if (holdPaused) d->holdFirstStart();
   SMARTVM_TRY(d->start());
-  spdlog::info("created domain {} '{}'{}", domid, d->name(), d->config().start_paused() ? " (paused)" : "");
+  spdlog::info("created domain {} '{}'{}", domid, d->name(),
+               d->config().start_paused() || holdPaused ? " (paused)" : "");
   if (!hostSched_ && (d->config().cpu_weight() != 0 || d->config().cpu_cap() != 0 || !d->config().cpus().empty() ||
                      d->config().concurrent_work())) {
     d->log().warn("cpu_weight, cap, cpus and sched_work are ignored: smartvm-hv runs without a scheduler (--sched none)");

@@ -34,13 +34,24 @@ Result<Response> ToolstackCore::callOnDomain(Request request, const std::string&
 Result<v1::DomainInfo> ToolstackCore::create(const v1::DomainConfig& config) const {
   Request request;
   *request.mutable_create()->mutable_config() = config;
+  // As libxl: the domain is created paused, its xenstore nodes, disks and
+  // console log are set up, then it runs. A guest that probes xenstore at
+  // its first instruction finds its devices. hold_paused, unlike the config's
+  // start_paused, does not make a restart paused too.
+  const bool hold = !config.start_paused();
+  request.mutable_create()->set_hold_paused(hold);
   SMARTVM_ASSIGN_OR_RETURN(Response response, hv_.call(std::move(request)));
   if (!response.has_domain()) return missingResult("create", "the new domain");
-  // The guest may already run (libxl writes first and unpauses after, but a
-  // domain created paused here would also restart paused in smartvm-hv): what
-  // it sends on its ring before INTRODUCE waits there, as a fresh binding starts pending.
   for (DomainHooks* h : hooks_) h->onCreated(response.domain());
-  return std::move(*response.mutable_domain());
+  if (!hold) return std::move(*response.mutable_domain());
+  const uint32_t domid = response.domain().domid();
+  auto running = unpause(std::to_string(domid));
+  if (!running.isOk()) {
+    return error(running.status().code(),
+                 fmt::format("domain {} '{}' was created but could not be started: {}", domid,
+                             response.domain().name(), running.status().message()));
+  }
+  return running;
 }
 
 Result<std::vector<v1::DomainInfo>> ToolstackCore::list() const {

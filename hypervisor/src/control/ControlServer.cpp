@@ -136,7 +136,7 @@ pb::Response ControlServer::handle(const pb::Request& req, Dom0PortOwner& owner,
   pb::Response r;
   switch (req.op_case()) {
     case pb::Request::kCreate: {
-      auto info = hv_.createDomain(req.create().config());
+      auto info = hv_.createDomain(req.create().config(), req.create().hold_paused());
       r = info ? pb::Response() : fail(info.status());
       if (info) *r.mutable_domain() = *info;
       break;

@@ -6,6 +6,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -39,8 +40,11 @@ TEST_F(Cli, CreatePrintsLikeXlAndSendsTheParsedConfig) {
   EXPECT_EQ(err_.str(), "Parsing config from " + cfg + "\nsmartvm: warning: " + cfg +
                             ":4: vif: not supported by Smart-VM yet, ignored\n");
   const auto requests = hv_.requests();
-  ASSERT_FALSE(requests.empty());
-  const v1::DomainConfig& sent = requests.back().create().config();
+  const auto create = std::find_if(requests.begin(), requests.end(), [](const auto& r) { return r.has_create(); });
+  ASSERT_NE(create, requests.end());
+  EXPECT_TRUE(create->create().hold_paused()) << "held until its nodes are written";
+  EXPECT_TRUE(requests.back().has_unpause()) << "then unpaused";
+  const v1::DomainConfig& sent = create->create().config();
   EXPECT_EQ(sent.name(), "web");
   EXPECT_EQ(sent.kernel(), dir_.file("vmlinuz"));
   EXPECT_EQ(sent.memory_mib(), 256u);

@@ -139,7 +139,8 @@ Response FakeHv::answerLocked(const Request& req, Lock& lock) {
       d.info.set_domid(nextDomid_++);
       d.info.set_created_unix_ms(1'700'000'000'000 + d.info.domid());
       d.info.set_name(c.name());
-      d.info.set_state(c.start_paused() ? v1::DOMAIN_STATE_PAUSED : v1::DOMAIN_STATE_RUNNING);
+      const bool paused = c.start_paused() || req.create().hold_paused();
+      d.info.set_state(paused ? v1::DOMAIN_STATE_PAUSED : v1::DOMAIN_STATE_RUNNING);
       d.info.set_memory_mib(c.memory_mib());
       d.info.set_vcpus(c.vcpus());
       *d.info.mutable_config() = c;

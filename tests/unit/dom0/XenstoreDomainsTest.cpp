@@ -3,6 +3,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <thread>
 
 #include "FakeHv.h"
@@ -137,6 +140,49 @@ TEST_F(XenstoreDomainsTest, CreateWritesLibxlsNodesWithLibxlsPermissions) {
   EXPECT_EQ(perms(vm), ro);
 
   EXPECT_TRUE(introduced(1)) << "INTRODUCE went to xenstored";
+}
+
+// As libxl: the domain is created paused and runs only once its nodes are
+// written and it is introduced, so a guest that reads xenstore at its first
+// instruction finds its devices. smartvm-hv holds only that first start
+// (hold_paused), not restarts, which start_paused would.
+TEST_F(XenstoreDomainsTest, TheGuestRunsOnlyOnceItsNodesAreWritten) {
+  std::string nameAtUnpause;
+  bool introducedAtUnpause = false;
+  hv_.setHook([&](const control::v1::Request& r, control::v1::Response&) {
+    if (r.has_unpause()) {
+      auto xs = XenstoreClient::connect(dir_.file("xenstored.sock"));
+      if (xs.isOk()) {
+        auto name = xs->read(fmt::format("/local/domain/{}/name", r.unpause().domid()));
+        nameAtUnpause = name.isOk() ? *name : name.status().toString();
+        auto in = xs->isIntroduced(r.unpause().domid());
+        introducedAtUnpause = in.isOk() && *in;
+      }
+    }
+    return test::FakeHv::HookAction::Default;
+  });
+  const v1::DomainInfo info = create("web");
+  EXPECT_EQ(info.state(), v1::DOMAIN_STATE_RUNNING) << "created, then unpaused";
+  EXPECT_EQ(nameAtUnpause, "web");
+  EXPECT_TRUE(introducedAtUnpause);
+  const auto reqs = hv_.requests();
+  const auto createReq = std::find_if(reqs.begin(), reqs.end(), [](const auto& r) { return r.has_create(); });
+  ASSERT_NE(createReq, reqs.end());
+  EXPECT_TRUE(createReq->create().hold_paused());
+  EXPECT_FALSE(createReq->create().config().start_paused()) << "a restart is not paused";
+  EXPECT_EQ(hv_.count(control::v1::Request::kUnpause), 1u);
+
+  // `create -p`: the user's pause holds, nothing unpauses it.
+  v1::CreateDomainRequest req;
+  req.mutable_config()->set_name("held");
+  req.mutable_config()->set_kernel("/boot/vmlinuz-guest");
+  req.mutable_config()->set_memory_mib(64);
+  req.mutable_config()->set_start_paused(true);
+  v1::DomainInfo held;
+  ASSERT_TRUE(stub_->CreateDomain(ctx().get(), req, &held).ok());
+  EXPECT_EQ(held.state(), v1::DOMAIN_STATE_PAUSED);
+  EXPECT_EQ(hv_.count(control::v1::Request::kUnpause), 1u);
+  EXPECT_EQ(read(fmt::format("/local/domain/{}/name", held.domid())), "held");
 }
 
 TEST_F(XenstoreDomainsTest, DestroyReleasesAndRemovesTheNodes) {

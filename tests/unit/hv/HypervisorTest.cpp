@@ -171,6 +171,34 @@ TEST_F(HypervisorTest, StartPaused) {
   EXPECT_TRUE(waitUntil([&] { return d->state() == DomainState::DOMAIN_STATE_RUNNING; }));
 }
 
+// CreateDomain.hold_paused (the toolstack writes xenstore first): paused
+// until one unpause, like start_paused, but a restart runs at once and the
+// config does not say paused; start_paused restarts paused.
+TEST_F(HypervisorTest, HoldPausedHoldsTheFirstStartOnly) {
+  auto r = hv.createDomain(config("held"), /*holdPaused=*/true);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->state(), DomainState::DOMAIN_STATE_PAUSED);
+  EXPECT_FALSE(r->config().start_paused());
+  const uint32_t id = r->domid();
+  ASSERT_TRUE(hv.unpause(id).isOk());
+  expectError(hv.unpause(id), EINVAL, "not paused");
+  auto d = hv.find(id);
+  ASSERT_TRUE(waitUntil([&] { return d->state() == DomainState::DOMAIN_STATE_RUNNING; }));
+  ASSERT_TRUE(hv.shutdown(id, SHUTDOWN_reboot, true).isOk());
+  ASSERT_TRUE(waitUntil([&] { return d->restarts() == 1 && d->phase() == DomainPhase::Running; }));
+  EXPECT_EQ(hv.domainInfo(id)->state(), DomainState::DOMAIN_STATE_RUNNING) << "the restart was not held";
+
+  auto c = config("sp-again");
+  c.set_start_paused(true);
+  auto sp = hv.createDomain(c);
+  ASSERT_TRUE(sp.isOk());
+  ASSERT_TRUE(hv.unpause(sp->domid()).isOk());
+  ASSERT_TRUE(hv.shutdown(sp->domid(), SHUTDOWN_reboot, true).isOk());
+  auto spd = hv.find(sp->domid());
+  ASSERT_TRUE(waitUntil([&] { return spd->restarts() == 1 && spd->phase() == DomainPhase::Running; }));
+  EXPECT_EQ(hv.domainInfo(sp->domid())->state(), DomainState::DOMAIN_STATE_PAUSED) << "start_paused restarts paused";
+}
+
 TEST_F(HypervisorTest, DestroyKeepsRetiredConsole) {
   const uint32_t id = create("gone");
   auto d = hv.find(id);

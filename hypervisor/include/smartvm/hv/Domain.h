@@ -73,6 +73,9 @@ class Domain {
   Status boot();
   /// Starts vCPU threads; a domain created paused stays paused until unpause().
   Status start();
+  /// The next start() is paused, as with start_paused, but only that one (not
+  /// a restart's): the toolstack unpauses once the domain's nodes are written.
+  void holdFirstStart() { holdFirstStart_ = true; }
   /// Increments the pause count (max 255), stopping guest execution.
   Status pause();
   Status unpause();
@@ -194,6 +197,7 @@ class Domain {
   std::atomic<unsigned> shutdownReason_{0};
   std::atomic<int> shutdownCode_{-1};
   std::atomic<unsigned> pauseCount_{0};
+  bool holdFirstStart_ = false;  ///< guarded by controlMutex_ (set before start)
   std::atomic<uint32_t> restarts_{0};
   std::vector<uint64_t> restartTimesNs_;  // recent restarts, for the restart-loop guard
   std::string crashDetail_;

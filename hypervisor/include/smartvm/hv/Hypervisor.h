@@ -64,7 +64,9 @@ class Hypervisor {
   Hypervisor(const Hypervisor&) = delete;
   Hypervisor& operator=(const Hypervisor&) = delete;
 
-  Result<smartvm::v1::DomainInfo> createDomain(smartvm::v1::DomainConfig config);
+  /// `holdPaused`: the first start is paused (one Unpause releases it) without
+  /// the config saying so, so restarts run at once (CreateDomain.hold_paused).
+  Result<smartvm::v1::DomainInfo> createDomain(smartvm::v1::DomainConfig config, bool holdPaused = false);
   Status pause(uint32_t domid);
   Status unpause(uint32_t domid);
   Status destroy(uint32_t domid);
