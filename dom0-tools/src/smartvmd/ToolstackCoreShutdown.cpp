@@ -56,9 +56,14 @@ Result<v1::DomainInfo> ToolstackCore::shutdown(const v1::ShutdownRequest& reques
   std::optional<v1::DomainInfo> answered;
   if (plan == PvControl::Plan::AskGuest) {
     const auto cmd = request.reboot() ? PvControl::Command::Reboot : PvControl::Command::Poweroff;
-    spdlog::info("asking domain '{}' (id {}) to {} through xenstore control/shutdown", ref, before.domid(),
-                 PvControl::word(cmd));
+    // A paused guest cannot acknowledge: the request waits in xenstore until
+    // it is unpaused (libxl writes the node and returns the same way), rather
+    // than this call timing out on an acknowledgement that cannot come.
+    const bool paused = before.state() == v1::DOMAIN_STATE_PAUSED;
+    spdlog::info("asking domain '{}' (id {}) to {} through xenstore control/shutdown{}", ref, before.domid(),
+                 PvControl::word(cmd), paused ? " (paused: it sees the request once unpaused)" : "");
     const PvControl::Settled settled = [&]() -> Result<bool> {
+      if (paused) return true;
       if (cancelled()) return error(ECANCELED, fmt::format("gave up waiting for domain '{}': caller went away", ref));
       auto now = getById(before.domid(), ref);
       if (!now.isOk()) return isNoSuchDomain(now.status()) ? Result<bool>(true) : Result<bool>(now.status());

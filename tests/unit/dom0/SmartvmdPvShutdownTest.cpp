@@ -179,6 +179,31 @@ TEST_F(SmartvmdPvShutdownTest, GuestThatNeverAcknowledgesTimesOutAndTheRequestSt
   EXPECT_EQ(hv_.count(Request::kShutdown), 0u);
 }
 
+// A paused guest cannot acknowledge: the request is left in xenstore for it
+// and the call returns at once instead of timing out.
+TEST_F(SmartvmdPvShutdownTest, APausedGuestFindsTheRequestWhenUnpausedAndTheCallDoesNotWaitForIt) {
+  announce("feature-poweroff");
+  v1::DomainRef ref;
+  ref.set_id("web");
+  v1::DomainInfo paused;
+  grpc::ClientContext pctx;
+  ASSERT_TRUE(stub_->PauseDomain(&pctx, ref, &paused).ok());
+  v1::DomainInfo info;
+  const auto start = std::chrono::steady_clock::now();
+  const grpc::Status s = shutdown(false, false, false, 10, info);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "not the 10 s acknowledgement timeout";
+  EXPECT_EQ(info.state(), v1::DOMAIN_STATE_PAUSED);
+  EXPECT_EQ(node(), "poweroff") << "waiting for the guest";
+  EXPECT_EQ(hv_.count(Request::kShutdown), 0u);
+  // Once unpaused, the guest's driver reads it (its watch fires on registration).
+  FakeGuestDriver guest(dir_.file("xenstored.sock"), domid_, true);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (node() != "" && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(guest.seen(), "poweroff");
+  EXPECT_EQ(node(), "") << "acknowledged";
+}
+
 TEST_F(SmartvmdPvShutdownTest, WithoutPvControlItIsRefusedUnlessForced) {
   v1::DomainInfo info;
   grpc::Status s = shutdown(false, false, true, 10, info);
