@@ -3,6 +3,7 @@
 #include <libnbd.h>
 
 #include <utility>
+#include <vector>
 
 namespace smartvm::qemu {
 
@@ -95,6 +96,53 @@ Status NbdDisk::write(uint64_t offset, const void* buf, size_t len, bool fua) {
   if (nbd_pwrite(h_, buf, len, offset, flags) == -1) return nbdError("write");
   if (fua && !canFua_) return flush();
   return Status::ok();
+}
+
+void NbdDisk::batch(std::span<Io> ios) {
+  struct InFlight {
+    Io* io;
+    int64_t cookie;
+  };
+  std::vector<InFlight> inFlight;
+  inFlight.reserve(ios.size());
+  bool fuaFallback = false;
+  for (Io& io : ios) {
+    io.status = range(io.offset, io.len, io.write ? "write" : "read");
+    if (io.status.isOk() && io.write && readOnly_) io.status = error(EROFS, "export " + export_ + " is read-only");
+    if (!io.status.isOk() || io.len == 0) continue;
+    const uint32_t flags = io.write && io.fua && canFua_ ? LIBNBD_CMD_FLAG_FUA : 0;
+    const int64_t cookie = io.write ? nbd_aio_pwrite(h_, io.buf, io.len, io.offset, nbd_completion_callback{}, flags)
+                                    : nbd_aio_pread(h_, io.buf, io.len, io.offset, nbd_completion_callback{}, 0);
+    if (cookie == -1) {
+      io.status = nbdError(io.write ? "write" : "read");
+      continue;
+    }
+    inFlight.push_back({&io, cookie});
+    fuaFallback = fuaFallback || (io.write && io.fua && !canFua_);
+  }
+  while (!inFlight.empty()) {
+    for (auto it = inFlight.begin(); it != inFlight.end();) {
+      const int done = nbd_aio_command_completed(h_, static_cast<uint64_t>(it->cookie));
+      if (done == 0) {
+        ++it;
+        continue;
+      }
+      if (done == -1) it->io->status = nbdError(it->io->write ? "write" : "read");
+      it = inFlight.erase(it);
+    }
+    if (inFlight.empty()) break;
+    if (nbd_poll(h_, -1) == -1) {
+      // The connection is gone (the daemon died): what is still in flight failed.
+      const Status s = nbdError("waiting for the storage daemon");
+      for (InFlight& f : inFlight) f.io->status = s;
+      break;
+    }
+  }
+  if (!fuaFallback) return;
+  // The export has no FUA: one flush makes the batch's FUA writes durable.
+  const Status flushed = flush();
+  for (Io& io : ios)
+    if (io.write && io.fua && io.status.isOk()) io.status = flushed;
 }
 
 Status NbdDisk::flush() {

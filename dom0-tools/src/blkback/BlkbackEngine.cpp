@@ -1,5 +1,6 @@
 #include "smartvm/dom0/blkback/BlkbackEngine.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "smartvm/Log.h"
@@ -68,38 +69,43 @@ Status BlkbackEngine::indirectSegments(const blkif_request_indirect& r, Segments
   return checkSegments(out);
 }
 
-Status BlkbackEngine::readWrite(uint8_t op, uint64_t sector, const Segments& s, bool preflush, bool fua) {
-  const bool write = op != BLKIF_OP_READ;
-  SMARTVM_TRY(checkRange(sector, s.sectors, write));
-  if (preflush) {
-    ++stats_.flushes;
-    SMARTVM_TRY(disk_.flush());
-  }
-  if (s.segs.empty()) return Status::ok();
-  const size_t bytes = s.sectors * kSector;
-  buffer_.resize(bytes);
-  // The request's segments as one batch over buffer_ (one grant copy round trip).
+std::vector<GrantIo::Seg> BlkbackEngine::grantSegs(const Segments& s, uint8_t* buf) const {
   std::vector<GrantIo::Seg> segs;
   segs.reserve(s.segs.size());
   size_t at = 0;
   for (const auto& g : s.segs) {
     const size_t len = (g.last_sect - g.first_sect + 1) * kSector;
-    segs.push_back({g.gref, static_cast<uint32_t>(g.first_sect * kSector), buffer_.data() + at, len});
+    segs.push_back({g.gref, static_cast<uint32_t>(g.first_sect * kSector), buf + at, len});
     at += len;
   }
+  return segs;
+}
+
+Status BlkbackEngine::readWrite(const DataRequest& r) {
+  const bool write = r.op != BLKIF_OP_READ;
+  SMARTVM_TRY(checkRange(r.sector, r.segs.sectors, write));
+  if (r.preflush) {
+    ++stats_.flushes;
+    SMARTVM_TRY(disk_.flush());
+  }
+  if (r.segs.segs.empty()) return Status::ok();
+  const size_t bytes = r.segs.sectors * kSector;
+  buffer_.resize(bytes);
+  // The request's segments as one batch over buffer_ (one grant copy round trip).
+  const std::vector<GrantIo::Seg> segs = grantSegs(r.segs, buffer_.data());
   if (write) {
     // Gather every segment before the disk sees a byte: a bad grant in the
     // last segment must not leave the first ones written.
     SMARTVM_TRY(grants_->copyFromGuestSegs(segs));
-    SMARTVM_TRY(disk_.write(sector * kSector, buffer_.data(), bytes, fua));
+    SMARTVM_TRY(disk_.write(r.sector * kSector, buffer_.data(), bytes, r.fua));
     ++stats_.writes;
-    stats_.sectorsWritten += s.sectors;
+    stats_.sectorsWritten += r.segs.sectors;
     return Status::ok();
   }
-  SMARTVM_TRY(disk_.read(sector * kSector, buffer_.data(), bytes));
+  SMARTVM_TRY(disk_.read(r.sector * kSector, buffer_.data(), bytes));
   SMARTVM_TRY(grants_->copyToGuestSegs(segs));
   ++stats_.reads;
-  stats_.sectorsRead += s.sectors;
+  stats_.sectorsRead += r.segs.sectors;
   return Status::ok();
 }
 
@@ -111,47 +117,60 @@ Status BlkbackEngine::discard(const blkif_request_discard& d) {
   return disk_.discard(d.sector_number * kSector, d.nr_sectors * kSector);
 }
 
+/// READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE and INDIRECT, checked as
+/// xen-blkback checks them.
+Status BlkbackEngine::parseData(const blkif_request& raw, DataRequest& out) {
+  if (raw.operation == BLKIF_OP_INDIRECT) {
+    const auto ind = as<blkif_request_indirect>(raw);
+    SMARTVM_TRY(indirectSegments(ind, out.segs));
+    out.op = ind.indirect_op;
+    out.sector = ind.sector_number;
+    return Status::ok();
+  }
+  const bool flushOrBarrier = raw.operation == BLKIF_OP_FLUSH_DISKCACHE || raw.operation == BLKIF_OP_WRITE_BARRIER;
+  // A flush or barrier may carry no data; a read or write must.
+  if ((raw.nr_segments == 0 && !flushOrBarrier) || raw.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+    return error(EINVAL, "request with " + std::to_string(raw.nr_segments) + " segments (1 to " +
+                             std::to_string(BLKIF_MAX_SEGMENTS_PER_REQUEST) + ")");
+  }
+  out.segs.segs.assign(raw.seg, raw.seg + raw.nr_segments);
+  SMARTVM_TRY(checkSegments(out.segs));
+  // A barrier waits for everything before it (handleBatch runs it alone);
+  // it adds the flush before and durability of its own data, as
+  // FLUSH_DISKCACHE's preflush does.
+  out.op = raw.operation == BLKIF_OP_READ ? BLKIF_OP_READ : BLKIF_OP_WRITE;
+  out.sector = raw.sector_number;
+  out.preflush = flushOrBarrier;
+  out.fua = raw.operation == BLKIF_OP_WRITE_BARRIER;
+  return Status::ok();
+}
+
 blkif_response BlkbackEngine::handle(const blkif_request& raw) {
-  blkif_response rsp{};
-  rsp.id = raw.id;
-  rsp.operation = raw.operation;
   Status s = Status::ok();
   switch (raw.operation) {
     case BLKIF_OP_READ:
     case BLKIF_OP_WRITE:
     case BLKIF_OP_WRITE_BARRIER:
-    case BLKIF_OP_FLUSH_DISKCACHE: {
-      const bool flushOrBarrier = raw.operation == BLKIF_OP_FLUSH_DISKCACHE || raw.operation == BLKIF_OP_WRITE_BARRIER;
-      // A flush or barrier may carry no data; a read or write must.
-      if ((raw.nr_segments == 0 && !flushOrBarrier) || raw.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
-        s = error(EINVAL, "request with " + std::to_string(raw.nr_segments) + " segments (1 to " +
-                              std::to_string(BLKIF_MAX_SEGMENTS_PER_REQUEST) + ")");
-        break;
-      }
-      Segments segs;
-      segs.segs.assign(raw.seg, raw.seg + raw.nr_segments);
-      s = checkSegments(segs);
-      if (!s.isOk()) break;
-      // Requests are served in ring order, one at a time, so a barrier's
-      // "everything before is done" holds already; it adds the flush before
-      // and durability of its own data, as FLUSH_DISKCACHE's preflush does.
-      const uint8_t op = raw.operation == BLKIF_OP_READ ? BLKIF_OP_READ : BLKIF_OP_WRITE;
-      s = readWrite(op, raw.sector_number, segs, flushOrBarrier, raw.operation == BLKIF_OP_WRITE_BARRIER);
+    case BLKIF_OP_FLUSH_DISKCACHE:
+    case BLKIF_OP_INDIRECT: {
+      DataRequest r;
+      s = parseData(raw, r);
+      if (s.isOk()) s = readWrite(r);
       break;
     }
     case BLKIF_OP_DISCARD:
       s = discard(as<blkif_request_discard>(raw));
       break;
-    case BLKIF_OP_INDIRECT: {
-      const auto ind = as<blkif_request_indirect>(raw);
-      Segments segs;
-      s = indirectSegments(ind, segs);
-      if (s.isOk()) s = readWrite(ind.indirect_op, ind.sector_number, segs, false, false);
-      break;
-    }
     default:
       s = unsupported("unknown operation " + std::to_string(raw.operation));
   }
+  return respond(raw, s);
+}
+
+blkif_response BlkbackEngine::respond(const blkif_request& raw, const Status& s) {
+  blkif_response rsp{};
+  rsp.id = raw.id;
+  rsp.operation = raw.operation;
   if (s.isOk()) {
     rsp.status = BLKIF_RSP_OKAY;
     return rsp;
@@ -165,6 +184,74 @@ blkif_response BlkbackEngine::handle(const blkif_request& raw) {
     spdlog::warn("blkback: request id {} op {}: {} -> {}", raw.id, raw.operation, s.toString(),
                  notOffered ? "EOPNOTSUPP" : "ERROR");
   return rsp;
+}
+
+bool BlkbackEngine::overlapsInFlight(const DataRequest& r) const {
+  const uint64_t end = r.sector + r.segs.sectors;
+  return std::any_of(inFlight_.begin(), inFlight_.end(), [&](const Pending& p) {
+    const bool oneWrites = r.op != BLKIF_OP_READ || p.req.op != BLKIF_OP_READ;
+    return oneWrites && r.sector < p.req.sector + p.req.segs.sectors && p.req.sector < end;
+  });
+}
+
+void BlkbackEngine::completeInFlight(std::span<const blkif_request> reqs, std::span<blkif_response> rsps) {
+  if (inFlight_.empty()) return;
+  std::vector<BlockDevice::Io> ios(inFlight_.size());
+  for (size_t i = 0; i < inFlight_.size(); ++i) {
+    const DataRequest& r = inFlight_[i].req;
+    ios[i] = {r.op != BLKIF_OP_READ, r.sector * kSector, buffers_[i].data(), r.segs.sectors * kSector, false};
+  }
+  disk_.submit(ios);
+  for (size_t i = 0; i < inFlight_.size(); ++i) {
+    const Pending& p = inFlight_[i];
+    Status s = std::move(ios[i].status);
+    if (s.isOk() && p.req.op == BLKIF_OP_READ) s = grants_->copyToGuestSegs(p.grants);
+    if (s.isOk() && p.req.op == BLKIF_OP_READ) {
+      ++stats_.reads;
+      stats_.sectorsRead += p.req.segs.sectors;
+    } else if (s.isOk()) {
+      ++stats_.writes;
+      stats_.sectorsWritten += p.req.segs.sectors;
+    }
+    rsps[p.index] = respond(reqs[p.index], s);
+  }
+  inFlight_.clear();
+}
+
+void BlkbackEngine::handleBatch(std::span<const blkif_request> reqs, std::span<blkif_response> rsps) {
+  inFlight_.clear();
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const blkif_request& raw = reqs[i];
+    const bool plain = raw.operation == BLKIF_OP_READ || raw.operation == BLKIF_OP_WRITE ||
+                       raw.operation == BLKIF_OP_INDIRECT;
+    if (!plain) {
+      completeInFlight(reqs, rsps);
+      rsps[i] = handle(raw);
+      continue;
+    }
+    DataRequest r;
+    Status s = parseData(raw, r);
+    if (s.isOk()) s = checkRange(r.sector, r.segs.sectors, r.op != BLKIF_OP_READ);
+    if (!s.isOk()) {
+      rsps[i] = respond(raw, s);
+      continue;
+    }
+    if (overlapsInFlight(r) || inFlight_.size() >= std::max(1u, limits_.maxInFlight)) completeInFlight(reqs, rsps);
+    const size_t slot = inFlight_.size();
+    if (buffers_.size() <= slot) buffers_.resize(slot + 1);
+    buffers_[slot].resize(r.segs.sectors * kSector);
+    Pending p{i, std::move(r), {}};
+    p.grants = grantSegs(p.req.segs, buffers_[slot].data());
+    if (p.req.op != BLKIF_OP_READ) {
+      // Gathered before the disk sees a byte, as in readWrite.
+      if (Status copied = grants_->copyFromGuestSegs(p.grants); !copied.isOk()) {
+        rsps[i] = respond(raw, copied);
+        continue;
+      }
+    }
+    inFlight_.push_back(std::move(p));
+  }
+  completeInFlight(reqs, rsps);
 }
 
 }  // namespace smartvm::dom0::blkback

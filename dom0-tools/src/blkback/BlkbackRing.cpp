@@ -25,16 +25,21 @@ BlkbackRing::Round BlkbackRing::serve(BlkbackEngine& engine, unsigned budget) {
       broken_ = true;
       return round;
     }
-    while (rc != rp && round.served < budget) {
+    // Every request queued now, copied off the ring, then carried out
+    // together (reads and writes in flight at once), then answered in order.
+    reqs_.clear();
+    while (rc != rp && round.served + reqs_.size() < budget) {
       if (RING_REQUEST_CONS_OVERFLOW(&ring_, rc)) break;
-      blkif_request req;
-      RING_COPY_REQUEST(&ring_, rc, &req);
+      RING_COPY_REQUEST(&ring_, rc, &reqs_.emplace_back());
       ring_.req_cons = ++rc;
-      const blkif_response rsp = engine.handle(req);
+    }
+    rsps_.resize(reqs_.size());
+    engine.handleBatch(reqs_, rsps_);
+    for (const blkif_response& rsp : rsps_) {
       *RING_GET_RESPONSE(&ring_, ring_.rsp_prod_pvt) = rsp;
       ring_.rsp_prod_pvt++;
-      ++round.served;
     }
+    round.served += static_cast<unsigned>(reqs_.size());
     int notify = 0;
     RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&ring_, notify);
     round.notify = round.notify || notify != 0;

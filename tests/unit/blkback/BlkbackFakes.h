@@ -3,6 +3,8 @@
 // unit tests: they count what the engine asked of them.
 #include <cstring>
 #include <map>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "smartvm/dom0/blkback/BlockDevice.h"
@@ -35,9 +37,16 @@ class MemDisk final : public BlockDevice {
     log.push_back('D');
     return Status::ok();
   }
+  void submit(std::span<Io> ios) override {
+    batches.push_back(ios.size());
+    log.push_back('[');
+    BlockDevice::submit(ios);
+    log.push_back(']');
+  }
   std::vector<uint8_t> data;
   bool ro, disc;
-  std::string log;  ///< w write, W write+FUA, F flush, D discard
+  std::string log;  ///< w write, W write+FUA, F flush, D discard, [...] one submit
+  std::vector<size_t> batches;  ///< each submit's size
 };
 
 class FakeGrants final : public GrantIo {

@@ -106,6 +106,48 @@ TEST_F(StorageDaemonTest, RawPatternWrittenFlushedAndReadBackReachesTheFile) {
   EXPECT_EQ(d->write(UINT64_MAX - 10, b.data(), 4096).code(), EINVAL) << "offset overflow";
 }
 
+// batch(): every I/O in flight at once, each with its own outcome.
+TEST_F(StorageDaemonTest, ABatchServesEveryIoAndEachGetsItsOwnStatus) {
+  const std::string img = image("batch.raw", "-f raw", "8M");
+  ASSERT_TRUE(daemon().addExport({"b", img, "raw", false}).isOk());
+  auto d = NbdDisk::open(daemon().nbdSocket(), "b");
+  ASSERT_TRUE(d.isOk()) << d.status().toString();
+  // Sixteen 256 KiB writes (one with FUA) and one past the end.
+  constexpr size_t kLen = 256 * 1024;
+  std::vector<std::vector<uint8_t>> bufs;
+  std::vector<NbdDisk::Io> ios;
+  for (uint64_t i = 0; i < 16; ++i) bufs.push_back(pattern(i * kLen, kLen, 5));
+  for (uint64_t i = 0; i < 16; ++i) ios.push_back({true, i * kLen, bufs[i].data(), kLen, i == 3});
+  std::vector<uint8_t> spare(4096);
+  ios.push_back({true, 8 * kMiB - 512, spare.data(), spare.size()});
+  d->batch(ios);
+  for (size_t i = 0; i < 16; ++i) EXPECT_TRUE(ios[i].status.isOk()) << i << ": " << ios[i].status.toString();
+  EXPECT_EQ(ios[16].status.code(), EINVAL) << "past the end, alone";
+  // Read it all back in one batch of 1 MiB reads.
+  std::vector<std::vector<uint8_t>> back(4, std::vector<uint8_t>(kMiB));
+  std::vector<NbdDisk::Io> reads;
+  for (uint64_t i = 0; i < 4; ++i) reads.push_back({false, i * kMiB, back[i].data(), kMiB});
+  d->batch(reads);
+  for (uint64_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(reads[i].status.isOk()) << reads[i].status.toString();
+    EXPECT_EQ(back[i], pattern(i * kMiB, kMiB, 5)) << "MiB " << i;
+  }
+  EXPECT_EQ(fileBytes(img, 3 * kLen, kLen), pattern(3 * kLen, kLen, 5)) << "the FUA write is in the file";
+  // A dead daemon fails the batch promptly instead of hanging.
+  ASSERT_EQ(::kill(daemon().pid(), SIGKILL), 0);
+  auto dead = std::async(std::launch::async, [&] {
+    Status s = Status::ok();
+    for (int i = 0; i < 50 && s.isOk(); ++i) {
+      d->batch(reads);
+      s = reads[0].status;
+      if (s.isOk()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return s;
+  });
+  ASSERT_EQ(dead.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "a batch hung on a dead daemon";
+  EXPECT_FALSE(dead.get().isOk());
+}
+
 TEST_F(StorageDaemonTest, Qcow2OverlayReadsItsBackingFileAndWritesOnlyItself) {
   const std::string base = image("base.raw", "-f raw", "4M");
   {

@@ -5,6 +5,7 @@
 // an errno, never hang, and reconnect() opens a fresh connection.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "smartvm/Result.h"
@@ -33,6 +34,21 @@ class NbdDisk {
   /// `fua`: durable before the reply (falls back to a flush when the export lacks FUA).
   [[nodiscard]] Status write(uint64_t offset, const void* buf, size_t len, bool fua = false);
   [[nodiscard]] Status flush();
+
+  /// One read or write of a batch, with its own outcome.
+  struct Io {
+    bool write = false;
+    uint64_t offset = 0;
+    void* buf = nullptr;
+    size_t len = 0;
+    bool fua = false;
+    Status status = Status::ok();
+  };
+  /// Carries out every I/O of `ios` with all of them in flight at once
+  /// (libnbd's asynchronous API: the daemon serves them concurrently and in
+  /// any order), and returns when each has its status. A connection that
+  /// fails fails every I/O not yet done.
+  void batch(std::span<Io> ios);
   [[nodiscard]] Status discard(uint64_t offset, uint64_t len);
   /// Drops this connection and opens a new one to the same export.
   [[nodiscard]] Status reconnect();

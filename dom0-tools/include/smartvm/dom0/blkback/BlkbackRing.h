@@ -1,13 +1,15 @@
 #pragma once
-// The backend's side of one blkif shared ring: takes requests off it in
-// order (each copied before it is looked at, so the frontend cannot change
-// it under us), has the engine carry them out, and puts the responses back.
+// The backend's side of one blkif shared ring: takes the queued requests off
+// it in order (each copied before it is looked at, so the frontend cannot
+// change it under us), has the engine carry them out as one batch, and puts
+// the responses back in the same order.
 // A frontend whose producer index claims more requests than the ring holds
 // is misbehaving: the ring stops being served (Xen's blkback does the same),
 // nothing is read past it, and the backend process carries on.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>  // Xen's headers use these without including them
+#include <vector>
 
 #include <xen/io/blkif.h>
 
@@ -32,6 +34,8 @@ class BlkbackRing {
  private:
   blkif_back_ring_t ring_{};
   bool broken_ = false;
+  std::vector<blkif_request> reqs_;  ///< this round's, reused between rounds
+  std::vector<blkif_response> rsps_;
 };
 
 }  // namespace smartvm::dom0::blkback

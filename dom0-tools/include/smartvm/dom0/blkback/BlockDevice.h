@@ -3,6 +3,7 @@
 // calls. NbdBlockDevice serves it from qemu-storage-daemon; tests use memory.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "smartvm/Status.h"
 
@@ -19,6 +20,23 @@ class BlockDevice {
   [[nodiscard]] virtual Status write(uint64_t offset, const void* buf, size_t len, bool fua) = 0;
   [[nodiscard]] virtual Status flush() = 0;
   [[nodiscard]] virtual Status discard(uint64_t offset, uint64_t len) = 0;
+
+  /// One read or write of a batch, with its own outcome.
+  struct Io {
+    bool write = false;
+    uint64_t offset = 0;
+    void* buf = nullptr;
+    size_t len = 0;
+    bool fua = false;
+    Status status = Status::ok();
+  };
+  /// Carries out every I/O of `ios`, in no promised order (the engine never
+  /// puts overlapping ones in one batch), each with its own status. A device
+  /// that can have several in flight at once overrides it; this one runs
+  /// them one after another.
+  virtual void submit(std::span<Io> ios) {
+    for (Io& io : ios) io.status = io.write ? write(io.offset, io.buf, io.len, io.fua) : read(io.offset, io.buf, io.len);
+  }
 };
 
 }  // namespace smartvm::dom0::blkback
