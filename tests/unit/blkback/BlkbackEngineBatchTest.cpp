@@ -14,19 +14,9 @@ namespace {
 
 using test::FakeGrants;
 using test::MemDisk;
+using test::onePage;
 
 constexpr uint64_t kDisk = 1024 * 512;  // 1024 sectors
-
-/// A one-page read or write of sector `sector` through grant `ref`.
-blkif_request page(uint8_t op, uint64_t sector, grant_ref_t ref, uint64_t id) {
-  blkif_request r{};
-  r.operation = op;
-  r.id = id;
-  r.sector_number = sector;
-  r.nr_segments = op == BLKIF_OP_FLUSH_DISKCACHE ? 0 : 1;
-  r.seg[0] = {ref, 0, 7};
-  return r;
-}
 
 class BlkbackEngineBatchTest : public ::testing::Test {
  protected:
@@ -58,7 +48,7 @@ TEST_F(BlkbackEngineBatchTest, ReadsAndWritesOfARoundGoToTheDiskTogether) {
   filled(2, 2);
   std::memset(disk.data.data() + 64 * 512, 0xAB, 4096);
   grants.grant(3);
-  const auto rsps = run({page(BLKIF_OP_WRITE, 0, 1, 10), page(BLKIF_OP_WRITE, 8, 2, 11), page(BLKIF_OP_READ, 64, 3, 12)});
+  const auto rsps = run({onePage(BLKIF_OP_WRITE, 10, 0, 1), onePage(BLKIF_OP_WRITE, 11, 8, 2), onePage(BLKIF_OP_READ, 12, 64, 3)});
   for (const auto& r : rsps) EXPECT_EQ(r.status, BLKIF_RSP_OKAY);
   EXPECT_EQ(disk.batches, std::vector<size_t>{3}) << "one submit of three";
   EXPECT_TRUE(onDisk(0, 1));
@@ -81,8 +71,8 @@ TEST_F(BlkbackEngineBatchTest, AFlushOrDiscardWaitsForEverythingBeforeIt) {
   blkif_request discard{};
   static_assert(sizeof d <= sizeof discard);
   std::memcpy(&discard, &d, sizeof d);
-  const auto rsps = run({page(BLKIF_OP_WRITE, 0, 1, 1), page(BLKIF_OP_WRITE, 8, 2, 2),
-                         page(BLKIF_OP_FLUSH_DISKCACHE, 0, 0, 3), page(BLKIF_OP_WRITE, 16, 3, 4), discard});
+  const auto rsps = run({onePage(BLKIF_OP_WRITE, 1, 0, 1), onePage(BLKIF_OP_WRITE, 2, 8, 2),
+                         onePage(BLKIF_OP_FLUSH_DISKCACHE, 3, 0, 0), onePage(BLKIF_OP_WRITE, 4, 16, 3), discard});
   for (const auto& r : rsps) EXPECT_EQ(r.status, BLKIF_RSP_OKAY);
   EXPECT_EQ(disk.log, "[ww]F[w]D") << "the flush after both writes, the discard after the third";
 }
@@ -94,8 +84,8 @@ TEST_F(BlkbackEngineBatchTest, ARequestOverlappingOneInFlightWaitsForIt) {
   filled(4, 4);
   // Write sector 0, read it back, write sectors 4..11 (overlaps the first),
   // write sector 100 (overlaps nothing in flight after that).
-  const auto rsps = run({page(BLKIF_OP_WRITE, 0, 1, 1), page(BLKIF_OP_READ, 0, 2, 2), page(BLKIF_OP_WRITE, 4, 3, 3),
-                         page(BLKIF_OP_WRITE, 100, 4, 4)});
+  const auto rsps = run({onePage(BLKIF_OP_WRITE, 1, 0, 1), onePage(BLKIF_OP_READ, 2, 0, 2), onePage(BLKIF_OP_WRITE, 3, 4, 3),
+                         onePage(BLKIF_OP_WRITE, 4, 100, 4)});
   for (const auto& r : rsps) EXPECT_EQ(r.status, BLKIF_RSP_OKAY);
   EXPECT_EQ(disk.batches, (std::vector<size_t>{1, 1, 2})) << "read after write, write after read of one range";
   EXPECT_EQ(grants.pages[2].bytes, grants.pages[1].bytes) << "the read saw the write before it in the ring";
@@ -104,7 +94,7 @@ TEST_F(BlkbackEngineBatchTest, ARequestOverlappingOneInFlightWaitsForIt) {
   grants.grant(5);
   grants.grant(6);
   disk.batches.clear();
-  run({page(BLKIF_OP_READ, 0, 5, 7), page(BLKIF_OP_READ, 0, 6, 8)});
+  run({onePage(BLKIF_OP_READ, 7, 0, 5), onePage(BLKIF_OP_READ, 8, 0, 6)});
   EXPECT_EQ(disk.batches, std::vector<size_t>{2});
 }
 
@@ -112,12 +102,12 @@ TEST_F(BlkbackEngineBatchTest, ABadRequestFailsAloneAndTheOthersAreServed) {
   filled(1, 1);
   grants.grant(4);
   filled(5, 5);
-  const auto rsps = run({page(BLKIF_OP_WRITE, 0, 1, 1),
-                         page(BLKIF_OP_WRITE, 8, 77, 2),     // never granted
-                         page(BLKIF_OP_READ, 1020, 4, 3),    // runs past the end
-                         page(BLKIF_OP_READ, 0, 4, 4),       // overlaps request 1: waits for it
-                         page(99, 0, 1, 5),                  // unknown operation
-                         page(BLKIF_OP_WRITE, 16, 5, 6)});
+  const auto rsps = run({onePage(BLKIF_OP_WRITE, 1, 0, 1),
+                         onePage(BLKIF_OP_WRITE, 2, 8, 77),     // never granted
+                         onePage(BLKIF_OP_READ, 3, 1020, 4),    // runs past the end
+                         onePage(BLKIF_OP_READ, 4, 0, 4),       // overlaps request 1: waits for it
+                         onePage(99, 5, 0, 1),                  // unknown operation
+                         onePage(BLKIF_OP_WRITE, 6, 16, 5)});
   EXPECT_EQ(rsps[0].status, BLKIF_RSP_OKAY);
   EXPECT_EQ(rsps[1].status, BLKIF_RSP_ERROR);
   EXPECT_EQ(rsps[2].status, BLKIF_RSP_ERROR);
@@ -136,7 +126,7 @@ TEST_F(BlkbackEngineBatchTest, NoMoreThanMaxInFlightAtOnce) {
   std::vector<blkif_request> reqs;
   for (grant_ref_t i = 0; i < 10; ++i) {
     filled(i + 1, static_cast<uint8_t>(i));
-    reqs.push_back(page(BLKIF_OP_WRITE, i * 8, i + 1, i));
+    reqs.push_back(onePage(BLKIF_OP_WRITE, i, i * 8, i + 1));
   }
   std::vector<blkif_response> rsps(reqs.size());
   limited.handleBatch(reqs, rsps);

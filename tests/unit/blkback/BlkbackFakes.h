@@ -1,11 +1,15 @@
 #pragma once
 // A disk in memory and a grant table of pages in memory, for the backend's
 // unit tests: they count what the engine asked of them.
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <xen/io/blkif.h>
 
 #include "smartvm/dom0/blkback/BlockDevice.h"
 #include "smartvm/dom0/blkback/GrantIo.h"
@@ -48,6 +52,17 @@ class MemDisk final : public BlockDevice {
   std::string log;  ///< w write, W write+FUA, F flush, D discard, [...] one submit
   std::vector<size_t> batches;  ///< each submit's size
 };
+
+/// A one-page request (a flush: none) at `sector` through grant `ref`.
+inline blkif_request onePage(uint8_t op, uint64_t id, uint64_t sector, grant_ref_t ref) {
+  blkif_request r{};
+  r.operation = op;
+  r.id = id;
+  r.sector_number = sector;
+  r.nr_segments = op == BLKIF_OP_FLUSH_DISKCACHE ? 0 : 1;
+  r.seg[0] = {ref, 0, 7};
+  return r;
+}
 
 class FakeGrants final : public GrantIo {
  public:

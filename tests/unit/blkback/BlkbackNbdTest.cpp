@@ -24,16 +24,6 @@ bool haveQemu() {
   return std::system("command -v qemu-storage-daemon >/dev/null 2>&1 && command -v qemu-img >/dev/null 2>&1") == 0;
 }
 
-blkif_request one(uint8_t op, uint64_t id, uint64_t sector, grant_ref_t ref) {
-  blkif_request r{};
-  r.operation = op;
-  r.id = id;
-  r.sector_number = sector;
-  r.nr_segments = op == BLKIF_OP_FLUSH_DISKCACHE ? 0 : 1;
-  r.seg[0] = {ref, 0, 7};
-  return r;
-}
-
 TEST(BlkbackNbd, FlushedDataSurvivesAKilledDaemonAndServiceResumes) {
   if (!haveQemu()) GTEST_SKIP() << "qemu-storage-daemon or qemu-img not installed (scripts/install-deps.sh)";
   char tmpl[] = "/tmp/smartvm-blkback-XXXXXX";
@@ -51,15 +41,15 @@ TEST(BlkbackNbd, FlushedDataSurvivesAKilledDaemonAndServiceResumes) {
     BlkbackEngine engine(disk, grants);
     auto& page = grants.grant(1);
     for (size_t i = 0; i < page.bytes.size(); ++i) page.bytes[i] = static_cast<uint8_t>(i * 3 + 1);
-    ASSERT_EQ(engine.handle(one(BLKIF_OP_WRITE, 1, 16, 1)).status, BLKIF_RSP_OKAY);
-    ASSERT_EQ(engine.handle(one(BLKIF_OP_FLUSH_DISKCACHE, 2, 0, 0)).status, BLKIF_RSP_OKAY);
+    ASSERT_EQ(engine.handle(test::onePage(BLKIF_OP_WRITE, 1, 16, 1)).status, BLKIF_RSP_OKAY);
+    ASSERT_EQ(engine.handle(test::onePage(BLKIF_OP_FLUSH_DISKCACHE, 2, 0, 0)).status, BLKIF_RSP_OKAY);
 
     ASSERT_EQ(::kill(qsd.pid(), SIGKILL), 0);
     auto answer = std::async(std::launch::async, [&] {
       grants.grant(2);
       int16_t st = BLKIF_RSP_OKAY;
       for (int i = 0; i < 50 && st == BLKIF_RSP_OKAY; ++i) {
-        st = engine.handle(one(BLKIF_OP_READ, 3, 16, 2)).status;
+        st = engine.handle(test::onePage(BLKIF_OP_READ, 3, 16, 2)).status;
         if (st == BLKIF_RSP_OKAY) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       return st;
@@ -70,7 +60,7 @@ TEST(BlkbackNbd, FlushedDataSurvivesAKilledDaemonAndServiceResumes) {
     ASSERT_TRUE(qsd.ensureRunning().isOk());
     ASSERT_TRUE(disk.nbd().reconnect().isOk());
     auto& back = grants.grant(3);
-    ASSERT_EQ(engine.handle(one(BLKIF_OP_READ, 4, 16, 3)).status, BLKIF_RSP_OKAY);
+    ASSERT_EQ(engine.handle(test::onePage(BLKIF_OP_READ, 4, 16, 3)).status, BLKIF_RSP_OKAY);
     EXPECT_EQ(back.bytes, page.bytes) << "the flushed write is in the image after the restart";
   }
   std::filesystem::remove_all(dir);

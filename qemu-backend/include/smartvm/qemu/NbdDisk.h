@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "smartvm/BlockIo.h"
 #include "smartvm/Result.h"
 #include "smartvm/Status.h"
 
@@ -35,15 +36,7 @@ class NbdDisk {
   [[nodiscard]] Status write(uint64_t offset, const void* buf, size_t len, bool fua = false);
   [[nodiscard]] Status flush();
 
-  /// One read or write of a batch, with its own outcome.
-  struct Io {
-    bool write = false;
-    uint64_t offset = 0;
-    void* buf = nullptr;
-    size_t len = 0;
-    bool fua = false;
-    Status status = Status::ok();
-  };
+  using Io = BlockIo;
   /// Carries out every I/O of `ios` with all of them in flight at once
   /// (libnbd's asynchronous API: the daemon serves them concurrently and in
   /// any order), and returns when each has its status. A connection that

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "smartvm/BlockIo.h"
 #include "smartvm/Status.h"
 
 namespace smartvm::dom0::blkback {
@@ -21,15 +22,7 @@ class BlockDevice {
   [[nodiscard]] virtual Status flush() = 0;
   [[nodiscard]] virtual Status discard(uint64_t offset, uint64_t len) = 0;
 
-  /// One read or write of a batch, with its own outcome.
-  struct Io {
-    bool write = false;
-    uint64_t offset = 0;
-    void* buf = nullptr;
-    size_t len = 0;
-    bool fua = false;
-    Status status = Status::ok();
-  };
+  using Io = BlockIo;
   /// Carries out every I/O of `ios`, in no promised order (the engine never
   /// puts overlapping ones in one batch), each with its own status. A device
   /// that can have several in flight at once overrides it; this one runs

@@ -1,7 +1,5 @@
 #pragma once
 // A BlockDevice served by an export of qemu-storage-daemon over NBD.
-#include <vector>
-
 #include "smartvm/dom0/blkback/BlockDevice.h"
 #include "smartvm/qemu/NbdDisk.h"
 
@@ -20,12 +18,7 @@ class NbdBlockDevice final : public BlockDevice {
   Status flush() override { return disk_.flush(); }
   Status discard(uint64_t offset, uint64_t len) override { return disk_.discard(offset, len); }
   /// All in flight at once over the NBD connection.
-  void submit(std::span<Io> ios) override {
-    std::vector<qemu::NbdDisk::Io> nbd(ios.size());
-    for (size_t i = 0; i < ios.size(); ++i) nbd[i] = {ios[i].write, ios[i].offset, ios[i].buf, ios[i].len, ios[i].fua};
-    disk_.batch(nbd);
-    for (size_t i = 0; i < ios.size(); ++i) ios[i].status = std::move(nbd[i].status);
-  }
+  void submit(std::span<Io> ios) override { disk_.batch(ios); }
   qemu::NbdDisk& nbd() { return disk_; }
 
  private:
