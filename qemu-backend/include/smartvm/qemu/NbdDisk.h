@@ -1,6 +1,7 @@
 #pragma once
 // One NBD connection (libnbd) to an export of the storage daemon: the I/O
-// path of dom0's block backend. Every call is synchronous and thread-safe
+// path of dom0's block backend. Every call returns when its I/O is done
+// (batch() has all of its I/O in flight at once first) and is thread-safe
 // (libnbd locks its handle); a daemon that went away makes calls fail with
 // an errno, never hang, and reconnect() opens a fresh connection.
 #include <cstddef>
