@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "KvmGuestTest.h"
 #include "smartvm/dom0/evtchn/EventChannelClient.h"
 #include "smartvm/hv/ControlServer.h"
 #include "smartvm/hv/Hypervisor.h"
@@ -92,15 +93,11 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-class EventChannelGuestTest : public ::testing::Test {
+class EventChannelGuestTest : public KvmGuestTest {
  protected:
   void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
-    platform_ = std::move(p).value();
-    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
+    KvmGuestTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     server_ = std::make_unique<ControlServer>(*hv_, "kvm", nullptr);
     ASSERT_NE(mkdtemp(dir_), nullptr);
     path_ = std::string(dir_) + "/hv.sock";
@@ -114,61 +111,13 @@ class EventChannelGuestTest : public ::testing::Test {
     client_.reset();
     if (server_) server_->stop();
     server_.reset();
-    hv_.reset();  // destroys every remaining domain
-    platform_.reset();
+    KvmGuestTest::TearDown();
     if (!path_.empty()) rmdir(dir_);
   }
 
   static DomainConfig config(const std::string& name, const std::string& cmdline, bool paused = false,
                              uint32_t vcpus = 1) {
-    DomainConfig c;
-    c.set_name(name);
-    c.set_type(smartvm::v1::DOMAIN_TYPE_PVH);
-    c.set_memory_mib(32);
-    c.set_vcpus(vcpus);
-    c.set_kernel(SMARTVM_GUEST_ELF);
-    c.set_cmdline(cmdline);
-    c.set_start_paused(paused);
-    c.set_on_poweroff(smartvm::v1::LIFECYCLE_ACTION_PRESERVE);
-    c.set_on_crash(smartvm::v1::LIFECYCLE_ACTION_PRESERVE);
-    return c;
-  }
-
-  uint32_t create(const DomainConfig& c) {
-    auto r = hv_->createDomain(c);
-    EXPECT_TRUE(r.isOk()) << r.status().toString();
-    return r.isOk() ? r->domid() : 0;
-  }
-
-  std::string console(uint32_t domid) {
-    auto c = hv_->console(domid);
-    return c.isOk() ? (*c)->snapshot() : std::string();
-  }
-
-  bool waitConsole(uint32_t domid, const std::string& what, std::chrono::milliseconds timeout = kHang) {
-    const auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      if (console(domid).find(what) != std::string::npos) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
-  }
-
-  bool waitInfo(uint32_t domid, const std::function<bool(const DomainInfo&)>& pred,
-                std::chrono::milliseconds timeout = kHang) {
-    const auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      auto i = hv_->domainInfo(domid);
-      if (i.isOk() && pred(*i)) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
-  }
-
-  DomainInfo info(uint32_t domid) {
-    auto i = hv_->domainInfo(domid);
-    EXPECT_TRUE(i.isOk()) << i.status().toString();
-    return i.isOk() ? *i : DomainInfo{};
+    return guestConfig(name, cmdline, 32, vcpus, paused);
   }
 
   /// Waits for the guest to power off (preserved) and returns its console.
@@ -218,8 +167,6 @@ class EventChannelGuestTest : public ::testing::Test {
     return pp;
   }
 
-  std::unique_ptr<KvmPlatform> platform_;
-  std::unique_ptr<Hypervisor> hv_;
   std::unique_ptr<ControlServer> server_;
   std::unique_ptr<EventChannelClient> client_;
   char dir_[32] = "/tmp/smartvm-evtg-XXXXXX";

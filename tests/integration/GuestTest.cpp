@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "KvmGuestTest.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/kvm/KvmPlatform.h"
 
@@ -27,71 +28,10 @@ using smartvm::v1::DomainInfo;
 
 constexpr auto kHang = 60s;  // generous: only catches hangs
 
-class GuestTest : public ::testing::Test {
+class GuestTest : public KvmGuestTest {
  protected:
-  void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
-    platform_ = std::move(p).value();
-    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
-  }
-  void TearDown() override {
-    hv_.reset();  // destroys every remaining domain
-    platform_.reset();
-  }
-
   static DomainConfig config(const std::string& name, const std::string& cmdline, uint64_t memMib = 64) {
-    DomainConfig c;
-    c.set_name(name);
-    c.set_type(smartvm::v1::DOMAIN_TYPE_PVH);
-    c.set_memory_mib(memMib);
-    c.set_vcpus(1);
-    c.set_kernel(SMARTVM_GUEST_ELF);
-    c.set_cmdline(cmdline);
-    c.set_on_poweroff(smartvm::v1::LIFECYCLE_ACTION_PRESERVE);
-    c.set_on_crash(smartvm::v1::LIFECYCLE_ACTION_PRESERVE);
-    return c;
-  }
-
-  uint32_t create(const DomainConfig& c) {
-    auto r = hv_->createDomain(c);
-    EXPECT_TRUE(r.isOk()) << r.status().toString();
-    return r.isOk() ? r->domid() : 0;
-  }
-
-  std::string console(uint32_t domid) {
-    auto c = hv_->console(domid);
-    return c.isOk() ? (*c)->snapshot() : std::string();
-  }
-
-  /// Polls the console until it contains `what` (or the timeout passes).
-  bool waitConsole(uint32_t domid, const std::string& what, std::chrono::milliseconds timeout = kHang) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      if (console(domid).find(what) != std::string::npos) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
-  /// Polls domainInfo until `pred` holds.
-  bool waitInfo(uint32_t domid, const std::function<bool(const DomainInfo&)>& pred,
-                std::chrono::milliseconds timeout = kHang) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      auto i = hv_->domainInfo(domid);
-      if (i.isOk() && pred(*i)) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
-  DomainInfo info(uint32_t domid) {
-    auto i = hv_->domainInfo(domid);
-    EXPECT_TRUE(i.isOk()) << i.status().toString();
-    return i.isOk() ? *i : DomainInfo{};
+    return guestConfig(name, cmdline, memMib);
   }
 
   /// Runs a guest to its shutdown (preserved) and returns its console.
@@ -107,8 +47,6 @@ class GuestTest : public ::testing::Test {
     return n;
   }
 
-  std::unique_ptr<KvmPlatform> platform_;
-  std::unique_ptr<Hypervisor> hv_;
 };
 
 TEST_F(GuestTest, BannerNamesSmartVmAndXen417) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "KvmGuestTest.h"
 #include "XsTestClient.h"
 #include "lib/DiskPattern.h"
 #include "smartvm/dom0/blkback/BlkbackEngine.h"
@@ -91,60 +92,15 @@ class MappedGrantIo final : public bb::GrantIo {
 
 constexpr auto kHang = 60s;
 
-class XenDriversGuestTest : public ::testing::Test {
+class XenDriversGuestTest : public KvmGuestTest {
  protected:
-  void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
-    platform_ = std::move(p).value();
-    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
-  }
   void TearDown() override {
     detachXenstore();
-    hv_.reset();
-    platform_.reset();
+    KvmGuestTest::TearDown();
   }
 
   static DomainConfig config(const std::string& name, const std::string& cmdline, bool paused = false) {
-    DomainConfig c;
-    c.set_name(name);
-    c.set_type(smartvm::v1::DOMAIN_TYPE_PVH);
-    c.set_memory_mib(64);
-    c.set_vcpus(1);
-    c.set_kernel(SMARTVM_GUEST_ELF);
-    c.set_cmdline(cmdline);
-    c.set_start_paused(paused);
-    c.set_on_poweroff(smartvm::v1::LIFECYCLE_ACTION_PRESERVE);
-    c.set_on_crash(smartvm::v1::LIFECYCLE_ACTION_PRESERVE);
-    return c;
-  }
-
-  uint32_t create(const DomainConfig& c) {
-    auto r = hv_->createDomain(c);
-    EXPECT_TRUE(r.isOk()) << r.status().toString();
-    return r.isOk() ? r->domid() : 0;
-  }
-
-  std::string console(uint32_t domid) {
-    auto c = hv_->console(domid);
-    return c.isOk() ? (*c)->snapshot() : std::string();
-  }
-
-  bool waitConsole(uint32_t domid, const std::string& what, std::chrono::milliseconds timeout = kHang) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      if (console(domid).find(what) != std::string::npos) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
-  DomainInfo info(uint32_t domid) {
-    auto i = hv_->domainInfo(domid);
-    EXPECT_TRUE(i.isOk()) << i.status().toString();
-    return i.isOk() ? *i : DomainInfo{};
+    return guestConfig(name, cmdline, 64, 1, paused);
   }
 
   std::string runToEnd(uint32_t domid) {
@@ -322,8 +278,6 @@ class XenDriversGuestTest : public ::testing::Test {
     return console(id);
   }
 
-  std::unique_ptr<KvmPlatform> platform_;
-  std::unique_ptr<Hypervisor> hv_;
   std::mutex coreM_;  // the core is single-threaded; notifications come on the doorbell thread
   xs::XsServerCore core_;
   std::unique_ptr<xs::XsRingConnection> ring_;
