@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "OpenKvm.h"
 #include "smartvm/dom0/evtchn/EventChannelClient.h"
 #include "smartvm/hv/ControlServer.h"
 #include "smartvm/hv/Hypervisor.h"
@@ -28,10 +29,8 @@ constexpr auto kHang = 60s;  // generous: only catches hangs
 class Dom0EventChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
+    auto p = openKvmForTest();
+    if (!p.isOk()) GTEST_SKIP() << p.status().message();
     platform_ = std::move(p).value();
     hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
     server_ = std::make_unique<ControlServer>(*hv_, "kvm", nullptr);

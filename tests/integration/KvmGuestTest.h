@@ -1,9 +1,9 @@
 #pragma once
 // The base of the tests that run in-tree guests on a Hypervisor with default
-// options (GuestTest, XenDriversGuestTest, EventChannelGuestTest): opens KVM
-// or skips with the reason, creates guests from the in-tree kernel, reads
-// their consoles and waits for them. A derived SetUp calls this one first and
-// returns when it skipped (IsSkipped()).
+// options (GuestTest, XenDriversGuestTest, EventChannelGuestTest,
+// ParallelWorkloadTest): opens KVM or skips with the reason, creates guests
+// from the in-tree kernel, reads their consoles and waits for them. A
+// derived SetUp calls this one first and returns when it skipped (IsSkipped()).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "OpenKvm.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/kvm/KvmPlatform.h"
 
@@ -23,10 +24,8 @@ class KvmGuestTest : public ::testing::Test {
   static constexpr std::chrono::milliseconds kGuestHang{60'000};  // generous: only catches hangs
 
   void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
+    auto p = openKvmForTest();
+    if (!p.isOk()) GTEST_SKIP() << p.status().message();
     platform_ = std::move(p).value();
     hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
   }

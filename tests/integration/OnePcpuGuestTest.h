@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "OpenKvm.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/kvm/KvmPlatform.h"
 #include "smartvm/hv/sched/HostScheduler.h"
@@ -21,10 +22,8 @@ template <class Base = ::testing::Test>
 class OnePcpuGuestTest : public Base {
  protected:
   void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
+    auto p = openKvmForTest();
+    if (!p.isOk()) GTEST_SKIP() << p.status().message();
     platform_ = std::move(p).value();
   }
   void TearDown() override {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "KvmGuestTest.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/kvm/KvmPlatform.h"
 
@@ -77,21 +78,8 @@ uint64_t rc4Key(uint64_t seed, uint64_t keys) {
   return (z ^ (z >> 31)) % keys;
 }
 
-class ParallelWorkloadTest : public ::testing::Test {
+class ParallelWorkloadTest : public KvmGuestTest {
  protected:
-  void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
-    platform_ = std::move(p).value();
-    hv_ = std::make_unique<Hypervisor>(*platform_, HypervisorOptions{});
-  }
-  void TearDown() override {
-    hv_.reset();
-    platform_.reset();
-  }
-
   /// Boots a 4-vCPU guest with `workload=par <args> vcpus=<vcpus>`, waits for
   /// its shutdown and returns the RESULT fields (checking the common ones).
   /// tasks=1 is left to the guest's default.
@@ -135,8 +123,6 @@ class ParallelWorkloadTest : public ::testing::Test {
     return f;
   }
 
-  std::unique_ptr<KvmPlatform> platform_;
-  std::unique_ptr<Hypervisor> hv_;
   std::string console_;  // the last run's console
 };
 

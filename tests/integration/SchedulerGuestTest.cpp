@@ -17,6 +17,7 @@
 
 #include <xen/event_channel.h>
 
+#include "OpenKvm.h"
 #include "smartvm/hv/Hypervisor.h"
 #include "smartvm/hv/kvm/KvmPlatform.h"
 
@@ -29,11 +30,9 @@ using smartvm::v1::DomainConfig;
 class SchedulerGuestTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    const std::string why = kvmUnavailableReason();
-    if (!why.empty()) GTEST_SKIP() << "/dev/kvm unusable: " << why;
     if (allowedHostCores().size() < 2) GTEST_SKIP() << "needs 2 host cores, this process may use " << allowedHostCores().size();
-    auto p = KvmPlatform::open();
-    if (!p.isOk()) GTEST_SKIP() << "KvmPlatform::open failed: " << p.status().toString();
+    auto p = openKvmForTest();
+    if (!p.isOk()) GTEST_SKIP() << p.status().message();
     platform_ = std::move(p).value();
     startHypervisor(2);
   }
