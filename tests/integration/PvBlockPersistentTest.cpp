@@ -106,5 +106,32 @@ TEST_F(PvBlockPersistentTest, DomainDestroyedWithMappingsHeldLeavesTheBackendSer
   EXPECT_EQ(badSectors(image, 72, 64, 512), 0u);
 }
 
+/// smartvm-blkback --no-persistent-grants.
+class PvBlockNoPersistentTest : public PvBlockPersistentTest {
+ protected:
+  void SetUp() override {
+    rig_.blkbackPersistentGrants = false;
+    PvBlockPersistentTest::SetUp();
+  }
+};
+
+// A frontend that offers persistent grants to a backend that does not is
+// served by grant copies: nothing is mapped, the pattern still lands.
+TEST_F(PvBlockNoPersistentTest, ABackendWithoutTheFeatureCopiesEverySegment) {
+  const std::string image = rig_.makeRawImage("np.raw", 8 << 20);
+  const uint32_t id = start(config("np", "workload=blk start=64 count=1024 seed=81 depth=4 persistent=1", image));
+  ASSERT_NE(id, 0u);
+  const std::string out = waitDone(id);
+  std::cout << "[ guest    ] " << resultLine(out) << "\n";
+  EXPECT_NE(out.find(" read=1024 verified=1024 mismatches=0 "), std::string::npos) << out;
+  EXPECT_NE(out.find(" persistent=1"), std::string::npos) << "the guest offered feature-persistent";
+  const auto p = rig_.blkPersistent(id, kXvda);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_FALSE(p->persistent);
+  EXPECT_EQ(p->maps, 0u);
+  destroy(id);
+  EXPECT_EQ(badSectors(image, 81, 64, 1024), 0u) << "the pattern is in the image";
+}
+
 }  // namespace
 }  // namespace smartvm

@@ -86,11 +86,15 @@ class PvRig {
     return path;
   }
 
+  /// The block backend started next offers feature-persistent (its --no-persistent-grants when false).
+  bool blkbackPersistentGrants = true;
+
   Status startBlkback() {
     dom0::blkback::BlkbackDaemon::Options o;
     o.xenstoredSocket = xenstoredSocket();
     o.hvSocket = hvSocket();
     o.runDir = dir_ + "/blkback";
+    o.persistentGrants = blkbackPersistentGrants;
     blkback_ = std::make_unique<dom0::blkback::BlkbackDaemon>(o);
     SMARTVM_TRY(blkback_->start());
     blkStop_ = false;

@@ -209,6 +209,7 @@ Status BlkbackDaemon::create(Key key, const std::string& backendPath) {
   cfg.sectors = disk->sizeBytes() / 512;
   cfg.readOnly = readOnly;
   cfg.discard = disk->canDiscard();
+  cfg.persistentGrants = opt_.persistentGrants;
   auto dev = std::make_unique<BlkbackDevice>(BlkbackDevice::Identity{key.first, key.second, backendPath, frontend},
                                              std::move(disk), *store_, BlkbackDevice::Hv{&*grants_, &*events_}, cfg);
   if (Status s = dev->probe(); !s.isOk()) {

@@ -19,9 +19,14 @@ BlkbackArgs parseBlkbackArgs(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--qemu-storage-daemon", opts.daemon.qemuStorageDaemon, "the qemu-storage-daemon binary")
       ->capture_default_str();
+  bool noPersistent = false;
+  app.add_flag("--no-persistent-grants", noPersistent,
+               "do not offer feature-persistent: copy every data segment through smartvm-hv instead of mapping "
+               "the frontend's grants once");
   addLogOptions(app, opts.logFile, opts.logLevel);
   BlkbackArgs result;
   if (!parseDaemonArgs(app, argc, argv, result)) return result;
+  opts.daemon.persistentGrants = !noPersistent;
   result.options = std::move(opts);
   return result;
 }

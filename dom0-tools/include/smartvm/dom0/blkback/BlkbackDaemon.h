@@ -34,6 +34,9 @@ class BlkbackDaemon {
     std::string hvSocket = "/run/smartvm/hv.sock";
     std::string runDir = "/run/smartvm/blkback";  ///< the storage daemon's sockets and log
     std::string qemuStorageDaemon = "qemu-storage-daemon";
+    /// Offer feature-persistent (as Linux's xen-blkback feature_persistent);
+    /// off, every data segment is copied through smartvm-hv.
+    bool persistentGrants = true;
   };
 
   explicit BlkbackDaemon(Options o);
